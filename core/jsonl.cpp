@@ -1,0 +1,150 @@
+#include "core/jsonl.hpp"
+
+#include <cmath>
+#include <limits>
+
+namespace stormgate::core {
+
+namespace json = boost::json;
+
+line_reader::line_reader(std::string path) : path_(std::move(path)), in_(path_, std::ios::binary) {
+  open_ = static_cast<bool>(in_);
+}
+
+bool line_reader::next(std::string& line) {
+  while (std::getline(in_, line)) {
+    ++line_no_;
+    if (in_.eof()) torn_ = true;  // the file ended without '\n' after this line
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.find_first_not_of(" \t") == std::string::npos) {
+      torn_ = false;
+      continue;
+    }
+    return true;
+  }
+  return false;
+}
+
+std::optional<json::value> parse_json(std::string_view text, std::string& err) {
+  json::error_code ec;
+  json::value v = json::parse(json::string_view(text.data(), text.size()), ec);
+  if (ec) {
+    err = ec.message();
+    return std::nullopt;
+  }
+  return v;
+}
+
+std::optional<json::value> parse_json_lenient(std::string_view text, std::string& err) {
+  bool needs = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == 'N' || c == 'I') {
+      needs = true;
+      break;
+    }
+  }
+  if (!needs) return parse_json(text, err);
+  // Rewrite the tokens outside strings to sentinel strings, then restore them as doubles.
+  std::string out;
+  out.reserve(text.size() + 16);
+  bool in_str = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_str) {
+      out += c;
+      if (c == '\\' && i + 1 < text.size()) out += text[++i];
+      else if (c == '"') in_str = false;
+      continue;
+    }
+    if (c == '"') {
+      in_str = true;
+      out += c;
+    } else if (text.substr(i, 3) == "NaN") {
+      out += "\"\\u0001NaN\"";
+      i += 2;
+    } else if (text.substr(i, 9) == "-Infinity") {
+      out += "\"\\u0001-Inf\"";
+      i += 8;
+    } else if (text.substr(i, 8) == "Infinity") {
+      out += "\"\\u0001+Inf\"";
+      i += 7;
+    } else {
+      out += c;
+    }
+  }
+  auto v = parse_json(out, err);
+  if (!v) return v;
+  // restore sentinels
+  auto fix = [](auto& self, json::value& x) -> void {
+    if (x.is_string()) {
+      auto s = x.get_string();
+      if (s.size() > 1 && s[0] == '\x01') {
+        std::string_view t(s.data() + 1, s.size() - 1);
+        if (t == "NaN") x = std::numeric_limits<double>::quiet_NaN();
+        else if (t == "-Inf") x = -std::numeric_limits<double>::infinity();
+        else if (t == "+Inf") x = std::numeric_limits<double>::infinity();
+      }
+    } else if (x.is_array()) {
+      for (auto& e : x.get_array()) self(self, e);
+    } else if (x.is_object()) {
+      for (auto& kv : x.get_object()) self(self, kv.value());
+    }
+  };
+  fix(fix, *v);
+  return v;
+}
+
+json::value const* find(json::value const& v, std::string_view key) {
+  if (!v.is_object()) return nullptr;
+  return v.get_object().if_contains(json::string_view(key.data(), key.size()));
+}
+
+json::value const* find_path(json::value const& v, std::string_view dotted) {
+  json::value const* cur = &v;
+  while (cur) {
+    auto dot = dotted.find('.');
+    cur = find(*cur, dotted.substr(0, dot));
+    if (dot == std::string_view::npos) return cur;
+    dotted.remove_prefix(dot + 1);
+  }
+  return nullptr;
+}
+
+std::optional<std::string_view> get_string(json::value const& v, std::string_view key) {
+  auto p = find(v, key);
+  if (!p || !p->is_string()) return std::nullopt;
+  auto const& s = p->get_string();
+  return std::string_view(s.data(), s.size());
+}
+
+std::optional<double> as_number(json::value const& v) {
+  if (v.is_double()) return v.get_double();
+  if (v.is_int64()) return static_cast<double>(v.get_int64());
+  if (v.is_uint64()) return static_cast<double>(v.get_uint64());
+  return std::nullopt;
+}
+
+std::optional<double> get_number(json::value const& v, std::string_view key) {
+  auto p = find(v, key);
+  return p ? as_number(*p) : std::nullopt;
+}
+
+std::optional<std::int64_t> get_int(json::value const& v, std::string_view key) {
+  auto p = find(v, key);
+  if (!p) return std::nullopt;
+  if (p->is_int64()) return p->get_int64();
+  if (p->is_uint64()) return static_cast<std::int64_t>(p->get_uint64());
+  if (p->is_double() && std::floor(p->get_double()) == p->get_double()) return static_cast<std::int64_t>(p->get_double());
+  return std::nullopt;
+}
+
+std::optional<bool> get_bool(json::value const& v, std::string_view key) {
+  auto p = find(v, key);
+  if (!p || !p->is_bool()) return std::nullopt;
+  return p->get_bool();
+}
+
+std::string to_line(json::value const& v) { return json::serialize(v); }
+
+}  // namespace stormgate::core

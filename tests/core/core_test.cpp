@@ -1,0 +1,86 @@
+#include "core/hash.hpp"
+#include "core/jsonl.hpp"
+#include "core/time.hpp"
+#include "net/net.hpp"
+#include "tests/support/process.hpp"
+
+#include "tests/support/catch.hpp"
+
+#include <cmath>
+#include <fstream>
+
+using namespace stormgate;
+
+TEST_CASE("rfc3339 round trip with microseconds", "[core][time]") {
+  auto t = core::sys_us(std::chrono::microseconds(1795479784418024));
+  auto s = core::rfc3339_us(t);
+  CHECK(s == "2026-11-24T00:23:04.418024Z");
+  CHECK(core::parse_rfc3339_us(s) == 1795479784418024);
+  CHECK(core::parse_rfc3339_us("2026-11-24T00:23:04.418024+00:00") == 1795479784418024);
+  CHECK(core::parse_rfc3339_us("2026-11-24T01:23:04.418024+01:00") == 1795479784418024);
+  CHECK(core::parse_rfc3339_us("2026-11-24T00:23:04Z") == 1795479784000000);
+  CHECK_FALSE(core::parse_rfc3339_us("2026-11-24 garbage"));
+  CHECK_FALSE(core::parse_rfc3339_us("2026-13-24T00:23:04Z"));
+}
+
+TEST_CASE("fault decisions depend only on seed, name and key", "[core][hash]") {
+  CHECK(core::hash64(42, {"a", "b"}) == core::hash64(42, {"a", "b"}));
+  CHECK(core::hash64(42, {"a", "b"}) != core::hash64(43, {"a", "b"}));
+  CHECK(core::hash64(42, {"ab", ""}) != core::hash64(42, {"a", "b"}));  // parts are length-prefixed
+  int hit = 0;
+  for (int i = 0; i < 10000; ++i) hit += core::hits(7, "drop", "op-" + std::to_string(i), 0.1);
+  CHECK(hit > 850);
+  CHECK(hit < 1150);
+  CHECK(core::hits(7, "x", "k", 1.0));
+  CHECK_FALSE(core::hits(7, "x", "k", 0.0));
+  core::rng a(5), b(5);
+  for (int i = 0; i < 100; ++i) CHECK(a.next() == b.next());
+}
+
+TEST_CASE("lenient JSON accepts Python's NaN and Infinity outside strings only", "[core][json]") {
+  std::string err;
+  auto v = core::parse_json_lenient(R"({"a":NaN,"b":-Infinity,"c":Infinity,"s":"NaN Infinity"})", err);
+  REQUIRE(v);
+  CHECK(std::isnan(core::get_number(*v, "a").value()));
+  CHECK(core::get_number(*v, "b").value() == -INFINITY);
+  CHECK(core::get_number(*v, "c").value() == INFINITY);
+  CHECK(core::get_string(*v, "s").value() == "NaN Infinity");
+  CHECK_FALSE(core::parse_json(R"({"a":NaN})", err));
+  CHECK_FALSE(err.empty());
+}
+
+TEST_CASE("line reader counts lines and notices a torn last line", "[core][jsonl]") {
+  test::temp_dir dir;
+  auto path = dir.file("x.jsonl");
+  {
+    std::ofstream(path) << "{\"a\":1}\n\n{\"a\":2}\n{\"a\":";
+  }
+  core::line_reader r(path);
+  REQUIRE(r.ok());
+  std::string line;
+  REQUIRE(r.next(line));
+  CHECK(r.line_no() == 1);
+  REQUIRE(r.next(line));
+  CHECK(r.line_no() == 3);
+  CHECK_FALSE(r.torn());
+  REQUIRE(r.next(line));
+  CHECK(line == "{\"a\":");
+  CHECK(r.torn());
+  CHECK(r.where() == path + ":4");
+  CHECK_FALSE(r.next(line));
+}
+
+TEST_CASE("listen addresses and URLs are parsed or refused with the field named", "[core][net]") {
+  auto ep = net::parse_listen("127.0.0.1:0", "--listen");
+  REQUIRE(ep);
+  CHECK(ep->port() == 0);
+  auto bad = net::parse_listen("127.0.0.1:99999", "--listen");
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().where == "--listen");
+  auto u = net::parse_url("http://localhost:8474/base", "--admin-url");
+  REQUIRE(u);
+  CHECK(u->host == "127.0.0.1");
+  CHECK(u->port == "8474");
+  CHECK(net::join_target(*u, "/faults") == "/base/faults");
+  CHECK_FALSE(net::parse_url("https://x:1/", "--base-url"));
+}
