@@ -1,5 +1,6 @@
 #include "core/hash.hpp"
 #include "core/jsonl.hpp"
+#include "core/subprocess.hpp"
 #include "core/time.hpp"
 #include "net/net.hpp"
 #include "tests/support/process.hpp"
@@ -83,4 +84,20 @@ TEST_CASE("listen addresses and URLs are parsed or refused with the field named"
   CHECK(u->port == "8474");
   CHECK(net::join_target(*u, "/faults") == "/base/faults");
   CHECK_FALSE(net::parse_url("https://x:1/", "--base-url"));
+}
+
+TEST_CASE("child processes announce their listeners and are stopped within bounds", "[core][subprocess]") {
+  core::child_process sh("/bin/sh", {"-c", "echo listening x http://127.0.0.1:1234; echo oops >&2; exit 3"});
+  auto url = sh.listening("x", std::chrono::seconds(5));
+  REQUIRE(url);
+  CHECK(*url == "http://127.0.0.1:1234");
+  CHECK(sh.wait_exit(std::chrono::seconds(5)) == 3);
+  CHECK(sh.stderr_text() == "oops\n");
+  core::child_process sleeper("/bin/sh", {"-c", "trap '' TERM; echo ready; sleep 30"});
+  REQUIRE(sleeper.wait_line("ready", std::chrono::seconds(5)));
+  auto t0 = std::chrono::steady_clock::now();
+  int code = sleeper.stop(std::chrono::milliseconds(200));
+  CHECK(code == 128 + 9);  // ignored SIGTERM, so SIGKILL
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(4));
+  CHECK_FALSE(sleeper.listening("x", std::chrono::milliseconds(50)));
 }

@@ -1,0 +1,245 @@
+#include "run/run.hpp"
+
+#include "config/config.hpp"
+#include "core/error.hpp"
+#include "core/subprocess.hpp"
+
+#include <algorithm>
+#include <arpa/inet.h>
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <vector>
+
+namespace stormgate::run {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::atomic<int> g_interrupts{0};
+extern "C" void on_signal(int) { g_interrupts.fetch_add(1); }
+
+void say(bool quiet, std::string const& s) {
+  if (!quiet) std::fprintf(stderr, "stormgate run: %s\n", s.c_str());
+}
+
+// A free loopback port for a process that must be told its port up front (the backend, which the
+// proxy's credits route points at before it starts).
+int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  socklen_t len = sizeof a;
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    if (fd >= 0) ::close(fd);
+    throw core::failure(core::unavailable_error("run", "no free loopback port"));
+  }
+  int port = ntohs(a.sin_port);
+  ::close(fd);
+  return port;
+}
+
+std::string shell_quote(std::string const& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+// The processes of one run, stopped in reverse order of start (proxy after load, so the traffic
+// log holds every exchange; backend and KARMA last).
+struct fleet {
+  std::string exe = core::self_exe();
+  fs::path out;
+  bool quiet = false;
+  std::vector<std::pair<std::string, std::unique_ptr<core::child_process>>> procs;
+
+  core::child_process& start(std::string const& name, std::vector<std::string> args, bool echo = false,
+                             bool inherit_stderr = false) {
+    core::spawn_options o;
+    o.stderr_path = inherit_stderr ? "" : (out / (name + ".log")).string();
+    o.inherit_stderr = inherit_stderr;
+    o.echo_stdout = echo;
+    procs.emplace_back(name, std::make_unique<core::child_process>(exe, std::move(args), o));
+    return *procs.back().second;
+  }
+
+  std::string listening(core::child_process& p, std::string const& name, std::string const& proc_name) {
+    auto url = p.listening(name, 30s);
+    if (!url) {
+      throw core::failure(core::unavailable_error(
+          proc_name, "did not start (see " + (out / (proc_name + ".log")).string() + "):\n" + p.stderr_text()));
+    }
+    return *url;
+  }
+
+  void stop(std::string const& name) {
+    for (auto& [n, p] : procs)
+      if (n == name) p->stop(10s);
+  }
+
+  ~fleet() {
+    for (auto it = procs.rbegin(); it != procs.rend(); ++it) it->second->stop(10s);
+  }
+};
+
+}  // namespace
+
+int run(run_options const& o) {
+  auto profile = config::load_target(o.target);
+  if (!profile) throw core::failure(profile.error());
+  bool reference = o.base_url.empty();
+  if (reference && profile->name != "reference")
+    throw core::failure(core::usage_error("--base-url", "target '" + profile->name +
+                                                            "' is external: give its --base-url"));
+  if (!reference && !o.defect.empty())
+    throw core::failure(core::usage_error("--defect", "defects are planted in the reference backend only"));
+
+  fleet f;
+  f.out = fs::absolute(o.out_dir);
+  f.quiet = o.quiet;
+  fs::create_directories(f.out);
+  // A fresh run: the previous run's logs in this folder would be read as part of this one.
+  for (auto const& e : fs::directory_iterator(f.out)) {
+    auto n = e.path().filename().string();
+    if (n.rfind("traffic", 0) == 0 || n == "history.jsonl" || n == "credits.jsonl" || n == "backend.pid")
+      fs::remove(e.path());
+  }
+  auto path = [&f](char const* name) { return (f.out / name).string(); };
+
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+
+  std::string credits_url, admin_url, restart_command = o.restart_command;
+  if (reference) {
+    say(o.quiet, "starting the KARMA stub, the proxy and the reference backend in " + f.out.string());
+    auto& karma = f.start("karma", {"karma", "--listen", "127.0.0.1:0", "--seed", std::to_string(o.seed)});
+    auto karma_url = f.listening(karma, "karma", "karma");
+    int backend_port = free_port();
+    std::string backend_url = "http://127.0.0.1:" + std::to_string(backend_port);
+    auto& proxy = f.start("proxy", {"proxy", "--route", "credits=127.0.0.1:0->" + backend_url, "--route",
+                                    "karma=127.0.0.1:0->" + karma_url, "--admin", "127.0.0.1:0", "--traffic-log",
+                                    path("traffic.jsonl"), "--seed", std::to_string(o.seed)});
+    credits_url = f.listening(proxy, "route:credits", "proxy");
+    auto proxy_karma_url = f.listening(proxy, "route:karma", "proxy");
+    admin_url = f.listening(proxy, "admin", "proxy");
+    std::vector<std::string> backend_args{"backend", "--listen", "127.0.0.1:" + std::to_string(backend_port),
+                                          "--journal", path("credits.jsonl"), "--karma-url", proxy_karma_url};
+    if (!o.defect.empty()) backend_args.insert(backend_args.end(), {"--defect", o.defect});
+    auto& backend = f.start("backend", backend_args);
+    f.listening(backend, "backend", "backend");
+    {
+      std::ofstream(path("backend.pid")) << backend.pid() << "\n";
+    }
+    // crash_replay: a real crash (SIGKILL) and a fresh start on the same journal and port.
+    std::string cmd = shell_quote(f.exe);
+    for (std::size_t i = 0; i < backend_args.size(); ++i) cmd += " " + shell_quote(backend_args[i]);
+    std::ofstream script(path("restart-backend.sh"));
+    script << "#!/bin/sh\n# Crashes the backend of this run (SIGKILL) and starts it again on the same journal.\n"
+           << "pid=$(cat " << shell_quote(path("backend.pid")) << ")\n"
+           << "kill -9 \"$pid\" 2>/dev/null\n"
+           << "for i in $(seq 1 100); do kill -0 \"$pid\" 2>/dev/null || break; sleep 0.05; done\n"
+           << "nohup " << cmd << " >/dev/null 2>>" << shell_quote(path("backend.log")) << " &\n"
+           << "echo $! > " << shell_quote(path("backend.pid")) << "\n";
+    script.close();
+    fs::permissions(path("restart-backend.sh"), fs::perms::owner_all, fs::perm_options::add);
+    restart_command = "sh " + shell_quote(path("restart-backend.sh"));
+  } else {
+    say(o.quiet, "starting the proxy in front of " + o.base_url);
+    auto& proxy = f.start("proxy", {"proxy", "--route", "credits=127.0.0.1:0->" + o.base_url, "--admin",
+                                    "127.0.0.1:0", "--traffic-log", path("traffic.jsonl"), "--seed",
+                                    std::to_string(o.seed)});
+    credits_url = f.listening(proxy, "route:credits", "proxy");
+    admin_url = f.listening(proxy, "admin", "proxy");
+  }
+
+  std::vector<std::string> load_args{"load",        "--target",     o.target,
+                                     "--base-url",  credits_url,    "--admin-url",
+                                     admin_url,     "--history",    path("history.jsonl"),
+                                     "--seed",      std::to_string(o.seed), "--concurrency",
+                                     std::to_string(o.concurrency), "--duration", std::to_string(o.duration_s)};
+  if (o.scenario.empty()) load_args.push_back("--full");
+  else load_args.insert(load_args.end(), {"--scenario", o.scenario});
+  if (o.rate) load_args.insert(load_args.end(), {"--rate", std::to_string(*o.rate)});
+  if (!restart_command.empty()) load_args.insert(load_args.end(), {"--restart-command", restart_command});
+  if (o.quiet) load_args.push_back("--quiet");
+  say(o.quiet, "load: " + (o.scenario.empty() ? std::string("the six scenarios and the soak") : o.scenario) +
+                   " through " + credits_url);
+  auto& load = f.start("load", load_args, false, true);
+  bool interrupted = false;
+  int forwarded = 0;
+  while (!load.wait_exit(200ms)) {
+    int n = g_interrupts.load();
+    if (n > forwarded) {
+      interrupted = true;
+      forwarded = n;
+      // First Ctrl-C: the load stops, flushes its history, and the run is checked as interrupted.
+      // A second one: stop at once.
+      load.signal(n == 1 ? SIGINT : SIGKILL);
+      say(o.quiet, n == 1 ? "interrupted: stopping the load, then checking what ran" : "stopping now");
+    }
+  }
+  int load_rc = load.wait_exit(0ms).value_or(-1);
+  if (load_rc != 0 && !interrupted) say(o.quiet, "load exited with " + std::to_string(load_rc) + " (see load output above)");
+
+  // Stop the proxy first (it flushes the traffic log), then the backend (it flushes the journal).
+  f.stop("proxy");
+  if (reference) {
+    std::ifstream pidf(path("backend.pid"));
+    int pid = 0;
+    if (pidf >> pid && pid > 0) {
+      bool own = false;
+      for (auto& [n, p] : f.procs) own |= n == "backend" && p->pid() == pid;
+      if (!own) {  // restarted by crash_replay: not our child
+        ::kill(pid, SIGTERM);
+        for (int i = 0; i < 100 && ::kill(pid, 0) == 0; ++i) usleep(50000);
+        ::kill(pid, SIGKILL);
+      }
+    }
+    f.stop("backend");
+    f.stop("karma");
+  }
+  if (g_interrupts.load() > 1) return core::exit_internal;
+
+  std::vector<std::string> check_args{"check"};
+  std::vector<std::string> traffic;
+  for (auto const& e : fs::directory_iterator(f.out)) {
+    auto n = e.path().filename().string();
+    if (n.rfind("traffic", 0) == 0 && n.size() > 6 && n.substr(n.size() - 6) == ".jsonl") traffic.push_back(e.path().string());
+  }
+  std::sort(traffic.begin(), traffic.end());
+  for (auto const& t : traffic) check_args.insert(check_args.end(), {"--traffic", t});
+  check_args.insert(check_args.end(), {"--history", path("history.jsonl"), "--target", o.target});
+  if (reference) check_args.insert(check_args.end(), {"--journal", path("credits.jsonl")});
+  else if (!o.journal.empty()) check_args.insert(check_args.end(), {"--journal", o.journal});
+  auto report = [&](std::string const& given, char const* name) { return given.empty() ? path(name) : given; };
+  std::string json = report(o.report_json, "report.json"), md = report(o.report_md, "report.md"),
+              junit = report(o.report_junit, "report.xml"), html = report(o.report_html, "report.html");
+  check_args.insert(check_args.end(), {"--report-json", json, "--report-md", md, "--report-junit", junit,
+                                       "--report-html", html});
+  if (o.quiet) check_args.push_back("--quiet");
+  auto& check = f.start("check", check_args, !o.quiet, true);
+  int rc = check.wait_exit(std::chrono::hours(1)).value_or(core::exit_internal);
+  if (!o.quiet) {
+    std::printf("\nreports: %s\n         %s\n         %s\n         %s\nlogs:    %s\n", json.c_str(), md.c_str(),
+                junit.c_str(), html.c_str(), f.out.string().c_str());
+    if (interrupted) std::printf("the run was interrupted: the reports cover what ran until then\n");
+    std::fflush(stdout);
+  }
+  return rc;
+}
+
+}  // namespace stormgate::run
