@@ -1,5 +1,77 @@
+// `stormgate proxy` and `stormgate faults` (SPEC §6, §7).
 #include "app/commands.hpp"
+#include "core/error.hpp"
+#include "proxy/proxy.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
 
 namespace stormgate::app {
-void add_proxy_commands(CLI::App&, int&) {}  // arrives with its issue
+
+namespace {
+
+struct proxy_flags {
+  std::string config;
+  std::vector<std::string> routes;
+  std::string admin;
+  std::string admin_token;
+  std::string traffic_log;
+  std::optional<std::uint64_t> seed;
+  std::optional<int> threads;
+};
+
+int run_proxy_command(proxy_flags const& fl) {
+  proxy::proxy_config cfg;
+  if (!fl.config.empty()) {
+    auto c = proxy::load_config(fl.config);
+    if (!c) throw core::failure(c.error());
+    cfg = std::move(*c);
+  }
+  if (!fl.routes.empty()) {  // a flag wins over the file: --route NAME replaces the file's route NAME
+    for (auto const& text : fl.routes) {
+      auto r = proxy::parse_route_flag(text);
+      if (!r) throw core::failure(r.error());
+      std::erase_if(cfg.routes, [&](auto const& x) { return x.name == r->name; });
+      cfg.routes.push_back(*r);
+    }
+  }
+  if (!fl.admin.empty()) cfg.admin_listen = fl.admin;
+  if (!fl.admin_token.empty()) cfg.admin_token = fl.admin_token;
+  else if (cfg.admin_token.empty())
+    if (char const* t = std::getenv("STORMGATE_ADMIN_TOKEN")) cfg.admin_token = t;
+  if (!fl.traffic_log.empty()) cfg.traffic_log = fl.traffic_log;
+  if (fl.seed) cfg.seed = *fl.seed;
+  else if (char const* s = std::getenv("LIVE_TEST_SEED")) cfg.seed = std::strtoull(s, nullptr, 10);
+  if (fl.threads) cfg.threads = *fl.threads;
+  return proxy::run_proxy(std::move(cfg));
+}
+
+}  // namespace
+
+void add_proxy_commands(CLI::App& app, int& exit_code) {
+  auto fl = std::make_shared<proxy_flags>();
+  auto* p = app.add_subcommand("proxy", "the fault-injecting reverse proxy (routes, faults, admin API, traffic log)");
+  p->add_option("--config", fl->config, "proxy config (TOML)")->check(CLI::ExistingFile);
+  p->add_option("--route", fl->routes, "NAME=LISTEN->UPSTREAM, e.g. credits=127.0.0.1:8080->http://127.0.0.1:8000");
+  p->add_option("--admin", fl->admin, "admin API listen address (default 127.0.0.1:8474)");
+  p->add_option("--admin-token", fl->admin_token, "bearer token for the admin API (or STORMGATE_ADMIN_TOKEN)");
+  p->add_option("--traffic-log", fl->traffic_log, "traffic log file (JSONL)");
+  p->add_option("--seed", fl->seed, "seed of the fault decisions (or LIVE_TEST_SEED)");
+  p->add_option("--threads", fl->threads, "worker threads (default 1)")->check(CLI::Range(1, 64));
+  p->callback([fl, &exit_code] { exit_code = run_proxy_command(*fl); });
+
+  auto cmd = std::make_shared<proxy::faults_command>();
+  auto* f = app.add_subcommand("faults", "the proxy's admin client: list | set FILE | clear NAME | reset");
+  f->add_option("--admin-url", cmd->admin_url, "the proxy's admin URL, e.g. http://127.0.0.1:8474")->required();
+  f->add_option("--token", cmd->token, "bearer token (or STORMGATE_ADMIN_TOKEN)");
+  f->add_option("verb", cmd->verb, "list, set, clear or reset")->required()->check(CLI::IsMember({"list", "set", "clear", "reset"}));
+  f->add_option("arg", cmd->arg, "FILE for set (.toml or .json), NAME for clear");
+  f->callback([cmd, &exit_code] {
+    if (cmd->token.empty())
+      if (char const* t = std::getenv("STORMGATE_ADMIN_TOKEN")) cmd->token = t;
+    exit_code = proxy::run_faults_command(*cmd);
+  });
+}
+
 }  // namespace stormgate::app

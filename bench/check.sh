@@ -1,0 +1,36 @@
+#!/bin/sh
+# Benchmark of `stormgate check`: generates a traffic log of N records (default 5 000 000) with
+# bench/gen_traffic.cpp, checks it, and prints records/s per core (user+sys CPU time) and peak RSS.
+#   bench/check.sh [N] [BUILD_DIR]
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(dirname "$here")
+n=${1:-5000000}
+build=${2:-$top/build}
+command -v g++ >/dev/null || { apt-get install -y g++ >/dev/null; }
+[ -x /usr/bin/time ] || apt-get install -y time >/dev/null
+bin=$build/app/stormgate
+[ -x "$bin" ] || { cmake -S "$top" -B "$build" -G Ninja >/dev/null && ninja -C "$build" stormgate; }
+work=${TMPDIR:-/tmp}/stormgate-bench-check.$$
+mkdir -p "$work"
+trap 'rm -rf "$work"' EXIT
+g++ -O2 -o "$work/gen_traffic" "$here/gen_traffic.cpp"
+"$work/gen_traffic" "$n" "$work/traffic.jsonl"
+bytes=$(stat -c %s "$work/traffic.jsonl")
+records=$(wc -l < "$work/traffic.jsonl")
+# warm the page cache so the figure is the checker's, not the disk's
+cat "$work/traffic.jsonl" > /dev/null
+set +e
+/usr/bin/time -f "%U %S %e %M" -o "$work/time.txt" "$bin" check --traffic "$work/traffic.jsonl" --quiet --report-json "$work/report.json"
+rc=$?
+set -e
+read -r user sys wall rss_kb <<EOT
+$(tail -n 1 "$work/time.txt")
+EOT
+echo "command: $bin check --traffic traffic.jsonl --quiet --report-json report.json   (exit $rc)"
+awk -v r="$records" -v b="$bytes" -v u="$user" -v s="$sys" -v w="$wall" -v m="$rss_kb" 'BEGIN {
+  cpu = u + s;
+  printf "records: %d (%.0f MB), cpu: %.2f s (user %.2f + sys %.2f), wall: %.2f s\n", r, b / 1048576, cpu, u, s, w;
+  printf "records/s per core: %.0f   MB/s per core: %.0f   peak RSS: %.1f MB\n", r / cpu, b / 1048576 / cpu, m / 1024;
+}'
+grep -o '"overall_status":"[A-Z-]*"' "$work/report.json" || true

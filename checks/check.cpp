@@ -1,0 +1,243 @@
+// run_check: one pass over every input feeds every gate fold and the scenario fold; then the gates
+// finish, the scenarios are judged, the verdict is taken.
+#include "checks/detail/model.hpp"
+#include "core/time.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <set>
+
+namespace stormgate::checks {
+
+namespace fs = std::filesystem;
+using namespace detail;
+
+namespace {
+
+// "dir/traffic.jsonl" -> itself plus "dir/traffic.1.jsonl", "dir/traffic.2.jsonl", … that exist.
+std::vector<std::string> with_rotations(std::string const& path) {
+  std::vector<std::string> out{path};
+  fs::path p(path);
+  auto stem = p.stem().string(), ext = p.extension().string();
+  for (int i = 1; i < 10000; ++i) {
+    auto sib = p.parent_path() / (stem + "." + std::to_string(i) + ext);
+    std::error_code ec;
+    if (!fs::exists(sib, ec)) break;
+    out.push_back(sib.string());
+  }
+  return out;
+}
+
+// The first record's time stamp (ts), to put rotated files in order; 0 when unknown.
+std::int64_t first_ts(std::string const& path) {
+  line_source src(path);
+  std::string_view line;
+  if (!src.ok() || !src.next(line)) return 0;
+  auto pos = line.find("\"ts\":\"");
+  if (pos == std::string_view::npos) return 0;
+  auto end = line.find('"', pos + 6);
+  if (end == std::string_view::npos) return 0;
+  return core::parse_rfc3339_us(line.substr(pos + 6, end - pos - 6)).value_or(0);
+}
+
+std::vector<std::string> expand_traffic(std::vector<std::string> const& given) {
+  std::vector<std::string> out;
+  std::set<std::string> seen;
+  for (auto const& g : given) {
+    if (seen.count(g)) continue;
+    auto group = with_rotations(g);
+    std::vector<std::pair<std::int64_t, std::string>> keyed;
+    for (auto& f : group)
+      if (seen.insert(f).second) keyed.emplace_back(first_ts(f), f);
+    std::stable_sort(keyed.begin(), keyed.end(), [](auto const& a, auto const& b) {
+      return a.first && b.first ? a.first < b.first : false;
+    });
+    for (auto& [t, f] : keyed) out.push_back(f);
+  }
+  return out;
+}
+
+std::string run_cmd(char const* cmd) {
+  std::string out;
+  if (FILE* p = ::popen(cmd, "r")) {
+    char buf[256];
+    while (std::fgets(buf, sizeof buf, p)) out += buf;
+    ::pclose(p);
+  }
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return out;
+}
+
+struct pass_state {
+  context ctx;
+  std::vector<std::unique_ptr<gate_fold>> gates;
+  std::vector<std::string> gate_errors;
+  std::unique_ptr<scenario_fold> scen;
+  std::string scen_error;
+  check_report report;
+  std::deque<std::string> files;
+  boost::json::object run_config;
+};
+
+void step_all(pass_state& ps, record const& rec) {
+  for (std::size_t i = 0; i < ps.gates.size(); ++i) {
+    if (!ps.gate_errors[i].empty()) continue;
+    try {
+      ps.gates[i]->step(rec);
+    } catch (std::exception const& e) {
+      ps.gate_errors[i] = std::string("gate threw at ") + (rec.src.file ? *rec.src.file : "") + ":" + std::to_string(rec.src.line) + ": " + e.what();
+    }
+  }
+  if (ps.scen_error.empty()) {
+    try {
+      ps.scen->step(rec);
+    } catch (std::exception const& e) {
+      ps.scen_error = e.what();
+    }
+  }
+  if ((rec.kind == record_kind::run || rec.kind == record_kind::traffic_run) && rec.run->action == "start" && rec.run->raw &&
+      rec.run->raw->is_object()) {
+    for (auto const& kv : rec.run->raw->get_object()) {
+      auto k = kv.key();
+      if (k == "v" || k == "type" || k == "kind" || k == "action" || k == "ts" || k == "routes") continue;
+      if (!ps.run_config.contains(k)) ps.run_config[k] = kv.value();
+    }
+  }
+}
+
+core::result<void> read_file(pass_state& ps, record_parser& parser, log_kind kind, std::string const& path) {
+  ps.files.push_back(path);
+  std::string const* name = &ps.files.back();
+  line_source src(path);
+  if (!src.ok()) return core::data_error(path, std::string("cannot open: ") + std::strerror(errno));
+  std::string_view line;
+  std::string err;
+  std::uint64_t n = 0;
+  record rec{};
+  std::map<std::string, std::uint64_t> ignored;
+  while (src.next(line)) {
+    if (!parser.parse(kind, line, {name, src.line_no()}, rec, err)) {
+      if (src.last_torn()) {
+        ps.report.notes.push_back(path + ":" + std::to_string(src.line_no()) + ": torn last line ignored (" + err + ")");
+        break;
+      }
+      return core::data_error(path + ":" + std::to_string(src.line_no()), err);
+    }
+    ++n;
+    if (rec.kind == record_kind::ignored) {
+      ++ignored[std::string(rec.ignored_type)];
+      continue;
+    }
+    step_all(ps, rec);
+  }
+  for (auto const& [type, count] : ignored)
+    ps.report.notes.push_back(path + ": " + std::to_string(count) + " records of type \"" + type + "\" not read by the checker");
+  if (n == 0) return core::data_error(path, "no records: an empty log is not a PASS");
+  ps.report.records += n;
+  ps.report.inputs.push_back(path + " (" + std::to_string(n) + " records)");
+  return {};
+}
+
+}  // namespace
+
+core::result<check_report> run_check(check_options const& opts) {
+  if (opts.traffic.empty()) return core::usage_error("--traffic", "at least one traffic log is needed");
+  auto profile = config::load_target(opts.target);
+  if (!profile) return profile.error();
+  pass_state ps;
+  ps.ctx.profile = std::move(*profile);
+  ps.ctx.has_journal = opts.journal.has_value();
+  ps.ctx.has_history = !opts.history.empty();
+  ps.gates.push_back(make_gate_a(ps.ctx));
+  ps.gates.push_back(make_gate_b(ps.ctx));
+  ps.gates.push_back(make_gate_c(ps.ctx));
+  ps.gates.push_back(make_gate_d(ps.ctx, &ps.report.charts));
+  ps.gates.push_back(make_gate_e(ps.ctx, &ps.report.charts));
+  ps.gate_errors.resize(ps.gates.size());
+  ps.scen = make_scenarios(ps.ctx);
+
+  record_parser parser(ps.ctx);
+  for (auto const& f : expand_traffic(opts.traffic))
+    if (auto r = read_file(ps, parser, log_kind::traffic, f); !r) return r.error();
+  for (auto const& f : opts.history)
+    if (auto r = read_file(ps, parser, log_kind::history, f); !r) return r.error();
+  if (opts.journal) {
+    auto r = read_file(ps, parser, log_kind::journal, *opts.journal);
+    if (!r) {
+      // an empty journal is allowed to be empty only when nothing was written: still an error to say
+      return r.error();
+    }
+  }
+
+  auto& rep = ps.report;
+  static char const* ids[] = {"A", "B", "C", "D", "E"};
+  static char const* names[] = {"Event Integrity", "Projection Integrity", "Human Gate Safety", "Failure Safety", "Load Reality"};
+  for (std::size_t i = 0; i < ps.gates.size(); ++i) {
+    gate_result g;
+    if (ps.gate_errors[i].empty()) {
+      try {
+        g = ps.gates[i]->finish();
+      } catch (std::exception const& e) {
+        ps.gate_errors[i] = std::string("gate threw in finish: ") + e.what();
+      }
+    }
+    if (!ps.gate_errors[i].empty()) {
+      g = gate_result{};
+      g.id = ids[i];
+      g.name = names[i];
+      g.st = status::unknown;
+      g.figure = "unknown";
+      g.notes.push_back(ps.gate_errors[i]);
+    }
+    rep.gates[g.id] = std::move(g);
+  }
+  if (ps.scen_error.empty()) {
+    try {
+      rep.scenarios = ps.scen->finish(rep.gates);
+    } catch (std::exception const& e) {
+      ps.scen_error = e.what();
+    }
+  }
+  if (!ps.scen_error.empty()) rep.notes.push_back("scenario results could not be computed: " + ps.scen_error);
+  // fault windows relative to the charts' origin
+  auto& ch = rep.charts;
+  if (!ch.origin_us && !ch.faults.empty()) ch.origin_us = static_cast<std::int64_t>(ch.faults.front().from_s);
+  for (auto& w : ch.faults) {
+    w.from_s = (w.from_s - static_cast<double>(ch.origin_us)) / 1e6;
+    w.to_s = (w.to_s - static_cast<double>(ch.origin_us)) / 1e6;
+  }
+
+  rep.test_config = ps.run_config;
+  rep.test_config["target_profile"] = ps.ctx.profile.name;
+  rep.test_config["journal"] = opts.journal ? (opts.journal_label.empty() ? *opts.journal : opts.journal_label) : std::string("none");
+  boost::json::array in;
+  for (auto const& s : rep.inputs) in.push_back(boost::json::value(s));
+  rep.test_config["inputs"] = std::move(in);
+  if (!ps.ctx.has_journal) rep.notes.push_back("no journal given: journal sub-checks of gates A, B and C are SKIP");
+  if (!ps.ctx.has_history) rep.notes.push_back("no history given: scenarios are SKIP, gate E uses traffic latencies");
+  decide(rep);
+  stamp(rep);
+  return rep;
+}
+
+void stamp(check_report& r) {
+  r.timestamp = core::now_rfc3339();
+  auto env = [](char const* n) -> std::string {
+    auto v = std::getenv(n);
+    return v ? v : "";
+  };
+  r.branch = env("GITHUB_REF_NAME");
+  r.commit = env("GITHUB_SHA");
+  if (r.branch.empty()) r.branch = run_cmd("git rev-parse --abbrev-ref HEAD 2>/dev/null");
+  if (r.commit.empty()) r.commit = run_cmd("git rev-parse HEAD 2>/dev/null");
+  if (r.branch.empty()) r.branch = "unknown";
+  if (r.commit.empty()) r.commit = "unknown";
+}
+
+}  // namespace stormgate::checks

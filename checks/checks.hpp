@@ -1,0 +1,123 @@
+// stormgate check: the playbook's gates A–E, the scenario results and the verdict, computed in one
+// streamed pass over traffic logs, histories and the event journal (SPEC §5, §6); and the reports
+// (JSON, Markdown, JUnit, HTML) that render a finished `check_report` and compute nothing.
+#pragma once
+#include "core/error.hpp"
+
+#include <boost/json/object.hpp>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace stormgate::checks {
+
+enum class status { pass, warn, fail, skip, unknown };
+char const* to_string(status s);  // "PASS", "WARN", "FAIL", "SKIP", "UNKNOWN"
+
+// One violation, enough to find it again: the logical op (or event / approval id), file:line, why.
+struct violation {
+  std::string op;
+  std::string file;
+  std::uint64_t line = 0;
+  std::string why;
+};
+
+// A gate's sub-check (a checkbox of the report template): its own status and a one-line detail.
+struct sub_check {
+  std::string name;
+  status st = status::skip;
+  std::string detail;
+};
+
+struct gate_result {
+  std::string id;    // "A".."E"
+  std::string name;  // "Event Integrity", …
+  status st = status::skip;
+  bool critical = false;  // a critical failure (→ NO-GO)
+  std::string figure;     // what was measured, e.g. "0 idempotency violations"
+  std::string threshold;  // what PASS needs
+  std::vector<sub_check> checks;
+  std::vector<violation> violations;  // capped (violation_cap), oldest first
+  std::uint64_t total_violations = 0;
+  std::vector<std::string> notes;
+  boost::json::object metrics;  // named figures (max_drift, p95_ms, …)
+};
+
+struct scenario_result {
+  std::string scenario_id;    // SPEC §4 id: credit_storm, …
+  std::string scenario_name;  // playbook name: "Credit Storm / Reuse Cascade", …
+  status st = status::skip;   // PASS / FAIL / SKIP
+  std::string reason;         // why SKIP / FAIL
+  double duration_s = 0;
+  double throughput = 0;  // ops/s
+  double p95_ms = 0;
+  std::vector<std::string> errors;
+  boost::json::object metrics;
+  bool invariants_passed = false;
+  std::vector<sub_check> invariants;
+};
+
+// Time series for the HTML charts (one entry per time slice, times in seconds since the first record).
+struct series {
+  struct slice {
+    double t_s = 0, width_s = 0;
+    double p50_ms = 0, p95_ms = 0, p99_ms = 0;
+    std::uint64_t ops = 0;
+  };
+  struct point {
+    double t_s = 0, mb = 0;
+  };
+  struct window {
+    double from_s = 0, to_s = 0;
+    std::string name, route, kind;
+  };
+  std::int64_t origin_us = 0;
+  std::vector<slice> slices;
+  std::vector<point> memory;
+  double trend_slope_mb_per_min = 0, trend_intercept_mb = 0;  // memory trend line over minutes since origin
+  bool has_trend = false;
+  std::vector<window> faults;
+};
+
+struct check_report {
+  std::string timestamp, branch, commit;
+  boost::json::object test_config;
+  std::vector<scenario_result> scenarios;
+  std::map<std::string, gate_result> gates;  // "A".."E"
+  std::string overall_status;                // GO / CONDITIONAL / NO-GO
+  std::string recommendation;                // the playbook's sentence
+  std::vector<std::string> verdict_reasons;
+  std::vector<std::string> notes;            // torn lines, skipped inputs
+  std::vector<std::string> inputs;
+  std::uint64_t records = 0;
+  series charts;
+  int exit_code() const;  // SPEC §6: 0 GO, 1 NO-GO, 2 CONDITIONAL
+};
+
+inline constexpr std::size_t violation_cap = 50;
+
+struct check_options {
+  std::vector<std::string> traffic;  // rotated siblings (x.1.jsonl, …) are added and ordered by time
+  std::vector<std::string> history;
+  std::string target = "reference";
+  std::optional<std::string> journal;  // a journal file (the events URL is fetched into one by the caller)
+  std::string journal_label;           // how the journal is named in evidence (the URL), default its path
+};
+
+// Reads every input once and returns the finished report. Unreadable input (missing, empty, a corrupt
+// line before the last) is an error with exit code 65 naming file:line; a bad target profile is 64.
+core::result<check_report> run_check(check_options const& opts);
+
+// Renderers: they only format what the report holds.
+std::string render_json(check_report const& r);
+std::string render_markdown(check_report const& r);
+std::string render_junit(check_report const& r);
+std::string render_html(check_report const& r);
+std::string render_matrices(check_report const& r);  // playbook §7 tables for stdout
+
+// Fills timestamp / branch / commit (GITHUB_REF_NAME / GITHUB_SHA, else git, else "unknown").
+void stamp(check_report& r);
+
+}  // namespace stormgate::checks

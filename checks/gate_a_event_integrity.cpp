@@ -1,0 +1,200 @@
+// Gate A — Event Integrity (SPEC §5): logical ops with more than one applied effect (from every
+// upstream attempt in the traffic log, not only what the client saw), and the journal's
+// schema_version, correlation_id, causation_id and idempotency keys.
+#include "checks/detail/model.hpp"
+
+#include <algorithm>
+#include <deque>
+#include <functional>
+
+namespace stormgate::checks::detail {
+namespace {
+
+std::uint64_t h64(std::string_view s) { return std::hash<std::string_view>{}(s); }
+
+bool is_effect_op(std::string_view f) {
+  return is_write(f) || f == "request_approval" || f == "approve" || f == "deny";
+}
+
+class gate_a final : public gate_fold {
+ public:
+  explicit gate_a(context const& ctx) : ctx_(ctx) {}
+
+  void step(record const& r) override {
+    if (r.kind == record_kind::exchange) on_exchange(*r.x, r.src);
+    else if (r.kind == record_kind::event) on_event(*r.e, r.src);
+  }
+
+  gate_result finish() override {
+    // dangling causation ids and duplicate keys / event ids in the journal
+    std::sort(event_ids_.begin(), event_ids_.end());
+    for (auto const& c : causes_) {
+      if (!std::binary_search(event_ids_.begin(), event_ids_.end(), c.hash))
+        journal_ev_.add(c.event_id, c.src, "causation_id " + c.cause + " names no event in the journal");
+    }
+    auto dupes = [&](std::vector<std::pair<std::uint64_t, std::uint64_t>>& v, char const* what) {
+      std::sort(v.begin(), v.end());
+      std::uint64_t n = 0;
+      for (std::size_t i = 1; i < v.size(); ++i) {
+        if (v[i].first == v[i - 1].first) {
+          ++n;
+          dup_ev_.add("", {journal_file_, v[i].second},
+                      std::string("duplicate ") + what + " (first at line " + std::to_string(v[i - 1].second) + ")");
+        }
+      }
+      return n;
+    };
+    auto dup_keys = dupes(idem_keys_, "idempotency_key");
+    auto dup_ids = dupes(id_lines_, "event_id");
+
+    gate_result g;
+    g.id = "A";
+    g.name = "Event Integrity";
+    g.threshold = "0 idempotency violations; every event schema_version > 0, correlation_id set, causation_id known";
+    auto idem_total = op_ev_.total + dup_keys;
+    g.figure = std::to_string(idem_total) + " idempotency violations (" + std::to_string(op_ev_.total) +
+               " ops with more than one applied effect, " + std::to_string(dup_keys) + " duplicate journal keys)";
+    sub_check idem{"Idempotency Key wirksam", status::skip, ""};
+    if (write_ops_ == 0) {
+      idem.detail = "no write exchange with an op id or idempotency key in the traffic";
+    } else {
+      idem.st = op_ev_.total ? status::fail : status::pass;
+      idem.detail = std::to_string(write_ops_) + " write exchanges, " + std::to_string(op_ev_.total) +
+                    " logical ops with more than one applied effect";
+    }
+    sub_check dup{"Keine doppelten Events", status::skip, "no journal given"};
+    sub_check schema{"schema_version gesetzt", status::skip, "no journal given"};
+    sub_check corr{"Correlation/Causation IDs korrekt", status::skip, "no journal given"};
+    if (events_ > 0) {
+      dup.st = (dup_keys || dup_ids) ? status::fail : status::pass;
+      dup.detail = std::to_string(events_) + " events, " + std::to_string(dup_keys) + " duplicate idempotency keys, " +
+                   std::to_string(dup_ids) + " duplicate event ids";
+      schema.st = schema_bad_ ? status::fail : status::pass;
+      schema.detail = std::to_string(schema_bad_) + " events with schema_version <= 0 or missing";
+      corr.st = (corr_null_ || journal_ev_.total - schema_bad_ > corr_null_) ? status::fail : status::pass;
+      corr.detail = std::to_string(corr_null_) + " null correlation_id, " +
+                    std::to_string(journal_ev_.total - schema_bad_ - corr_null_) + " dangling causation_id";
+    } else if (ctx_.has_journal) {
+      dup.detail = schema.detail = corr.detail = "the journal holds no events";
+    }
+    g.checks = {idem, dup, schema, corr};
+    g.st = merge_checks(g.checks);
+    g.critical = idem_total > 0;
+    // evidence: ops first, then journal
+    for (auto* ev : {&op_ev_, &dup_ev_, &journal_ev_}) {
+      g.total_violations += ev->total;
+      for (auto& v : ev->list)
+        if (g.violations.size() < violation_cap) g.violations.push_back(std::move(v));
+    }
+    if (ungrouped_) g.notes.push_back(std::to_string(ungrouped_) + " write exchanges carried neither X-Stormgate-Op nor Idempotency-Key");
+    g.metrics["idempotency_violations"] = idem_total;
+    g.metrics["write_exchanges"] = write_ops_;
+    g.metrics["journal_events"] = events_;
+    g.metrics["unique_idempotency_keys"] = idem_keys_.size() - dup_keys;
+    return g;
+  }
+
+ private:
+  struct op_state {
+    std::uint64_t first_effect = 0;  // hash of the first applied effect's event_id
+    std::uint32_t effects = 0;
+    std::int64_t last_us = 0;
+    bool reported = false;
+  };
+  struct cause {
+    std::uint64_t hash;
+    std::string event_id, cause;
+    source src;
+  };
+
+  context const& ctx_;
+  op_table<op_state> ops_;
+  std::deque<std::pair<std::int64_t, std::uint64_t>> order_;  // (ts_end, op) for eviction
+  std::int64_t max_ts_ = 0;
+  std::uint64_t write_ops_ = 0, ungrouped_ = 0;
+  evidence op_ev_, dup_ev_, journal_ev_;
+  // journal
+  std::uint64_t events_ = 0, schema_bad_ = 0, corr_null_ = 0;
+  std::vector<std::uint64_t> event_ids_;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> idem_keys_, id_lines_;  // (hash, line)
+  std::vector<cause> causes_;
+  std::string const* journal_file_ = nullptr;
+
+  static constexpr std::int64_t window_us = 60'000'000;  // a retry of an op comes within a minute
+
+  void evict() {
+    while (!order_.empty() && order_.front().first < max_ts_ - window_us) {
+      auto* st = ops_.find(order_.front().second);
+      if (st && st->last_us < max_ts_ - window_us) ops_.erase(order_.front().second);
+      order_.pop_front();
+    }
+  }
+
+  void on_exchange(exchange const& x, source const& src) {
+    if (!is_effect_op(x.f)) return;
+    ++write_ops_;
+    if (x.op_key.empty()) {
+      ++ungrouped_;
+      return;
+    }
+    auto key = h64(x.op_key);
+    max_ts_ = std::max(max_ts_, x.ts_end_us);
+    bool fresh;
+    auto& st = ops_.get(key, fresh);
+    st.last_us = x.ts_end_us;
+    if (fresh) order_.emplace_back(x.ts_end_us, key);
+    bool by_id = ctx_.has_event_id();
+    for (auto const& a : x.upstream) {
+      if (!ok2xx(a.status)) continue;
+      if (by_id && !a.event_id.empty()) {
+        auto e = h64(a.event_id);
+        if (st.effects == 0) {
+          st.first_effect = e;
+          st.effects = 1;
+        } else if (e != st.first_effect) {
+          ++st.effects;
+        }
+      } else if (!a.replayed) {
+        ++st.effects;
+      }
+    }
+    if (st.effects > 1 && !st.reported) {
+      st.reported = true;
+      std::string ids;
+      for (auto const& a : x.upstream)
+        if (ok2xx(a.status) && !a.event_id.empty()) ids += (ids.empty() ? "" : ", ") + std::string(a.event_id);
+      std::string why = std::string(x.f) + ": " + std::to_string(st.effects) + " applied effects for one logical op";
+      if (!ids.empty()) why += " (event_ids in this exchange: " + ids + ")";
+      else if (!by_id) why += " (two balance steps: the target answered 2xx to more than one attempt)";
+      op_ev_.add(x.op_key, src, std::move(why));
+    }
+    if (order_.size() > 1024) evict();
+  }
+
+  void on_event(journal_event const& e, source const& src) {
+    ++events_;
+    journal_file_ = src.file;
+    if (!e.event_id.empty()) {
+      auto h = h64(e.event_id);
+      event_ids_.push_back(h);
+      id_lines_.emplace_back(h, src.line);
+    }
+    if (!e.idem_key.empty()) idem_keys_.emplace_back(h64(e.idem_key), src.line);
+    if (e.schema_missing || (e.schema_version && *e.schema_version <= 0)) {
+      ++schema_bad_;
+      journal_ev_.add(e.event_id, src,
+                      e.schema_missing ? "schema_version missing" : "schema_version " + std::to_string(*e.schema_version) + " <= 0");
+    }
+    if (e.correlation_null || e.correlation_id.empty()) {
+      ++corr_null_;
+      journal_ev_.add(e.event_id, src, "correlation_id is null");
+    }
+    if (e.causation_present) causes_.push_back({h64(e.causation_id), std::string(e.event_id), std::string(e.causation_id), src});
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<gate_fold> make_gate_a(context const& ctx) { return std::make_unique<gate_a>(ctx); }
+
+}  // namespace stormgate::checks::detail

@@ -1,0 +1,58 @@
+// The verdict (playbook "Erfolgs-Kriterien", SPEC §5): GO / CONDITIONAL / NO-GO with the playbook's
+// recommendation, and the exit code of SPEC §6.
+#include "checks/detail/model.hpp"
+
+namespace stormgate::checks {
+
+namespace detail {
+
+namespace {
+constexpr char const* recommendation_go =
+    "System stabil. Event Sourcing Foundation production-ready. Freigabe für Phase 5a (Postgres Event Store).";
+constexpr char const* recommendation_conditional =
+    "System grundsätzlich stabil, aber Performance/Governance-Optimierung nötig. Weiter testen für X Tage, dann Re-Evaluation.";
+constexpr char const* recommendation_no_go =
+    "Kritische Risiken identifiziert. Evolution blockiert bis Fixes implementiert. Phase 5–8 weiterhin gesperrt.";
+}  // namespace
+
+void decide(check_report& r) {
+  std::vector<std::string> no_go, not_go;
+  int failed = 0, passed = 0;
+  for (auto const& s : r.scenarios) {
+    if (s.st == status::fail) ++failed;
+    if (s.st == status::pass) ++passed;
+    if (s.st != status::pass)
+      not_go.push_back("scenario " + s.scenario_id + ": " + to_string(s.st) + (s.reason.empty() ? "" : " (" + s.reason + ")"));
+  }
+  if (failed >= 3) no_go.push_back(std::to_string(failed) + " scenarios FAIL (>= 3)");
+  for (auto const& [id, g] : r.gates) {
+    if ((id == "A" || id == "B") && g.st == status::fail) no_go.push_back("gate " + id + " (" + g.name + ") FAIL: " + g.figure);
+    else if (g.critical && g.st == status::fail) no_go.push_back("critical failure in gate " + id + " (" + g.name + "): " + g.figure);
+    if (g.st != status::pass) not_go.push_back("gate " + id + ": " + to_string(g.st));
+  }
+  if (r.scenarios.size() < 6) not_go.push_back("fewer than 6 scenarios");
+  if (r.gates.size() < 5) not_go.push_back("fewer than 5 gates");
+  if (!no_go.empty()) {
+    r.overall_status = "NO-GO";
+    r.recommendation = recommendation_no_go;
+    r.verdict_reasons = std::move(no_go);
+  } else if (not_go.empty() && passed == 6) {
+    r.overall_status = "GO";
+    r.recommendation = recommendation_go;
+    r.verdict_reasons = {"all 6 scenarios PASS, all 5 gates PASS, no critical failure, p95 < 500 ms, 30-minute soak without drift"};
+  } else {
+    r.overall_status = "CONDITIONAL";
+    r.recommendation = recommendation_conditional;
+    r.verdict_reasons = std::move(not_go);
+  }
+}
+
+}  // namespace detail
+
+int check_report::exit_code() const {
+  if (overall_status == "GO") return core::exit_go;
+  if (overall_status == "NO-GO") return core::exit_no_go;
+  return core::exit_conditional;
+}
+
+}  // namespace stormgate::checks

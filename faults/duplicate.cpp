@@ -1,0 +1,27 @@
+// duplicate{copies, spacing_ms}: the same request (headers and body) sent upstream again;
+// the client gets the first answer, every copy's answer is logged.
+#include "faults/detail/parse_util.hpp"
+#include "faults/faults.hpp"
+
+#include <algorithm>
+
+namespace stormgate::faults {
+
+core::result<action> parse_duplicate(json::value const& v) {
+  std::string const w = "action.duplicate";
+  auto o = detail::object_with(v, w, {"copies", "spacing_ms"});
+  if (!o) return o.error();
+  auto copies = detail::number_field(**o, "copies", w, 2, 16);
+  if (!copies) return copies.error();
+  auto spacing = detail::number_field(**o, "spacing_ms", w, 0, 60e3);
+  if (!spacing) return spacing.error();
+  return action{duplicate{static_cast<int>(copies->value_or(2)), static_cast<std::int64_t>(spacing->value_or(0))}};
+}
+
+void plan(duplicate const& a, fault const& f, request_view const&, draw, effect& e) {
+  e.copies = std::max(e.copies, a.copies);
+  e.spacing_ms = std::max(e.spacing_ms, a.spacing_ms);
+  e.applied.push_back(json::object{{"kind", "duplicate"}, {"rule", f.name}, {"copies", a.copies}});
+}
+
+}  // namespace stormgate::faults

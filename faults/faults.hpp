@@ -1,0 +1,175 @@
+// The fault model (SPEC §7): parse a fault from JSON (TOML arrives as JSON too), match it against a
+// request, decide whether it hits from the seeded hash only, and plan its effect as data.
+// The proxy session carries the effect out; nothing here does I/O or reads a clock.
+#pragma once
+#include "core/error.hpp"
+
+#include <boost/json/value.hpp>
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace stormgate::faults {
+
+namespace json = boost::json;
+
+// ---- actions: one file each (delay.cpp, blackout.cpp, duplicate.cpp, mutate.cpp, drop_response.cpp) ----
+
+// How a fault answers the client in place of the upstream's answer.
+enum class abort_mode { status, reset, hang };
+
+struct delay {
+  std::int64_t ms = 0;
+  std::int64_t jitter_ms = 0;  // the delay is ms + a seeded draw in [-jitter_ms, +jitter_ms], never < 0
+};
+struct blackout {  // the upstream is never asked
+  abort_mode mode = abort_mode::status;
+  unsigned status = 503;
+};
+struct duplicate {  // the same request sent upstream `copies` times in all; the client gets the first answer
+  int copies = 2;
+  std::int64_t spacing_ms = 0;
+};
+struct mutate {  // a JSON request body field changed before it goes upstream
+  std::string path;  // dotted ("amount", "meta.score", "items.0.qty")
+  std::optional<double> multiply;
+  std::optional<json::value> set;
+};
+struct drop_response {  // the upstream applies the request, the client gets a failure instead of the answer
+  abort_mode mode = abort_mode::status;  // status or reset
+  unsigned status = 504;
+};
+using action = std::variant<delay, blackout, duplicate, mutate, drop_response>;
+
+std::string_view kind_of(action const& a);  // "delay", "blackout", …
+
+// ---- the fault ----------------------------------------------------------------------------
+
+struct json_predicate {
+  enum class op { eq, ne, gt, ge, lt, le, exists };
+  std::string path;  // dotted path into the JSON request body
+  std::vector<std::pair<op, json::value>> tests;  // all must hold
+};
+
+struct match {
+  std::string method;                                       // "" = any
+  std::string path;                                         // glob on the path (no query); "" = any
+  std::vector<std::pair<std::string, std::string>> header;  // lower-case name -> value ("*" = present)
+  std::optional<json_predicate> json;
+};
+
+struct window {
+  double after_s = 0;                   // from the moment the fault was set
+  std::optional<double> for_s;          // then for this long
+  std::optional<std::uint64_t> first_n; // only the first N matching requests
+};
+
+struct fault {
+  std::string name;
+  std::string route;
+  match when;
+  action act;
+  double probability = 1.0;
+  window win;
+
+  bool needs_body() const;  // a JSON predicate or a mutate: the request body must be parsed
+};
+
+// Parses one fault. On error, `where` is the field's path inside the fault ("action.delay.ms",
+// "probability"), so that callers can prefix a file:line or answer a 400 naming the field.
+core::result<fault> parse_fault(json::value const& v);
+// The canonical JSON form (what GET /faults shows and control records carry).
+json::value to_json(fault const& f);
+// `patch` merged into `base` key by key (objects recursively; `action` replaced whole), for PATCH.
+json::value merge_patch(json::value const& base, json::value const& patch);
+
+// ---- requests, as the fault model sees them --------------------------------------------------
+
+struct request_view {
+  std::string_view route;
+  std::string_view method;
+  std::string_view target;  // as received, query included
+  std::function<std::string_view(std::string_view lower_name)> header;  // "" when absent
+  json::value const* body = nullptr;  // the parsed JSON body, when there is one
+  bool body_present = false;          // a body was sent (JSON or not)
+  std::string_view key;               // request_key(...)
+};
+
+// The decision key: X-Stormgate-Op, else Idempotency-Key, else the route's request sequence number.
+std::string_view request_key(std::string_view op, std::string_view idempotency_key, std::string_view route_seq);
+
+bool glob_match(std::string_view pattern, std::string_view text);  // * within a segment, ** across, ? one char
+bool matches(match const& m, request_view const& r);
+
+// ---- the live fault set: an immutable snapshot, with counters kept beside it ----------------
+
+struct fault_state {  // changes while the fault is live; shared by the snapshots that hold the fault
+  std::int64_t set_at_us = 0;                 // monotonic time the fault was set
+  std::atomic<std::uint64_t> matched{0};      // requests that matched inside the window (first_n)
+  std::atomic<std::uint64_t> injected{0};     // requests the fault hit
+};
+
+struct live_fault {
+  fault f;
+  std::shared_ptr<fault_state> state;
+};
+
+struct fault_set {
+  std::vector<live_fault> faults;
+  bool needs_body(std::string_view route) const;
+  live_fault const* find(std::string_view name) const;
+};
+
+// The faults that hit this request, in set order: route, match, window, then hits(seed, name, key, p),
+// then first_n. Pure but for the first_n counter.
+std::vector<live_fault const*> decide(fault_set const& set, request_view const& r, std::uint64_t seed,
+                                      std::int64_t now_us);
+
+// ---- plans: what the session does, as data ---------------------------------------------------
+
+enum class answer { upstream, status, reset, hang };
+
+struct effect {
+  std::int64_t delay_ms = 0;               // sleep before anything else
+  answer before = answer::upstream;        // blackout: answer without asking the upstream
+  unsigned before_status = 0;
+  int copies = 1;                          // upstream attempts in all
+  std::int64_t spacing_ms = 0;             // between attempts
+  std::optional<std::string> body;         // the request body to send instead (mutate)
+  std::optional<json::value> body_json;    // working copy while mutates are planned
+  answer after = answer::upstream;         // drop_response: what the client gets once the upstream answered
+  unsigned after_status = 0;
+  std::string abort_rule;                  // the fault that decided the client's answer
+  json::array applied;                     // the record's faults[] entries
+
+  bool faulted() const { return !applied.empty(); }
+};
+
+struct draw {  // the seeded source of a plan's random parts (jitter): never the clock
+  std::uint64_t seed = 0;
+  std::string_view key;
+};
+
+void plan(delay const& a, fault const& f, request_view const& r, draw d, effect& e);
+void plan(blackout const& a, fault const& f, request_view const& r, draw d, effect& e);
+void plan(duplicate const& a, fault const& f, request_view const& r, draw d, effect& e);
+void plan(mutate const& a, fault const& f, request_view const& r, draw d, effect& e);
+void plan(drop_response const& a, fault const& f, request_view const& r, draw d, effect& e);
+// All hits in order: delays, then a blackout (which ends the plan), then mutate, duplicate, drop_response.
+effect plan(std::vector<live_fault const*> const& hits, request_view const& r, draw d);
+
+// Per-action parse and JSON form (used by parse_fault / to_json).
+core::result<action> parse_delay(json::value const& v);
+core::result<action> parse_blackout(json::value const& v);
+core::result<action> parse_duplicate(json::value const& v);
+core::result<action> parse_mutate(json::value const& v);
+core::result<action> parse_drop_response(json::value const& v);
+json::value to_json(action const& a);
+
+}  // namespace stormgate::faults

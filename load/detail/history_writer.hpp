@@ -1,0 +1,40 @@
+// The history file (SPEC §3): whole JSONL lines, buffered on the io thread, written in large
+// chunks and flushed at the end and on SIGINT. Only the io thread calls it.
+#pragma once
+#include "core/error.hpp"
+
+#include <boost/json/object.hpp>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace stormgate::load {
+
+// core::rfc3339_us of now, the date and time part formatted once per second (the history's hot path).
+std::string const& history_ts();
+
+class history_writer {
+ public:
+  static core::result<history_writer*> open(std::string const& path);  // caller owns the pointer
+  ~history_writer();
+  history_writer(history_writer const&) = delete;
+  history_writer& operator=(history_writer const&) = delete;
+
+  // Appends one record (its `v` is set here) as one line.
+  void write(boost::json::object const& record);
+  // Appends one whole record already serialised (starting with {"v":1, ending without the newline).
+  void write_line(std::string_view line);
+  // Writes what is buffered to the file.
+  void flush();
+  std::uint64_t records() const { return records_; }
+  std::string const& path() const { return path_; }
+
+ private:
+  history_writer(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  int fd_ = -1;
+  std::string path_;
+  std::string buf_;
+  std::uint64_t records_ = 0;
+};
+
+}  // namespace stormgate::load

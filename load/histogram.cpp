@@ -1,0 +1,65 @@
+#include "load/load.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+
+namespace stormgate::load {
+
+std::size_t histogram::index_of(std::uint64_t v) {
+  if (v < 128) return static_cast<std::size_t>(v);
+  int e = 63 - std::countl_zero(v);  // >= 7
+  int shift = e - sub_bits;
+  std::uint64_t sub = v >> shift;  // [64, 127]
+  return 128 + static_cast<std::size_t>(e - 7) * 64 + static_cast<std::size_t>(sub - 64);
+}
+
+std::uint64_t histogram::lowest_of(std::size_t index) {
+  if (index < 128) return index;
+  std::size_t e = (index - 128) / 64 + 7;
+  std::uint64_t sub = (index - 128) % 64 + 64;
+  return sub << (e - sub_bits);
+}
+
+std::uint64_t histogram::highest_of(std::size_t index) {
+  if (index < 128) return index;
+  std::size_t e = (index - 128) / 64 + 7;
+  std::uint64_t sub = (index - 128) % 64 + 64;
+  std::uint64_t width = std::uint64_t(1) << (e - sub_bits);
+  return (sub << (e - sub_bits)) + (width - 1);
+}
+
+void histogram::record(std::uint64_t v) {
+  ++counts_[index_of(v)];
+  ++count_;
+  max_ = std::max(max_, v);
+  min_ = std::min(min_, v);
+}
+
+void histogram::merge(histogram const& o) {
+  for (std::size_t i = 0; i < bucket_count; ++i) counts_[i] += o.counts_[i];
+  count_ += o.count_;
+  max_ = std::max(max_, o.max_);
+  min_ = std::min(min_, o.min_);
+}
+
+void histogram::reset() { *this = histogram{}; }
+
+std::uint64_t histogram::percentile(double q) const {
+  if (count_ == 0) return 0;
+  if (q >= 1.0) return max_;
+  q = std::max(q, 0.0);
+  auto rank = static_cast<std::uint64_t>(std::ceil(q * static_cast<double>(count_)));
+  rank = std::max<std::uint64_t>(rank, 1);
+  std::uint64_t seen = 0;
+  for (std::size_t i = 0; i < bucket_count; ++i) {
+    seen += counts_[i];
+    if (seen >= rank) {
+      std::uint64_t mid = lowest_of(i) + (highest_of(i) - lowest_of(i)) / 2;
+      return std::clamp(mid, min(), max_);
+    }
+  }
+  return max_;
+}
+
+}  // namespace stormgate::load

@@ -1,0 +1,128 @@
+// stormgate load: the playbook's six scenarios and the soak against a target profile, seeded,
+// closed or open loop, writing a Jepsen-style history (SPEC §3, §4; docs/formats.md).
+#pragma once
+#include "config/config.hpp"
+#include "core/error.hpp"
+
+#include <boost/json/object.hpp>
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace stormgate::load {
+
+// The six scenarios of SPEC §4 in playbook order; "soak" is the seventh, run after them by --full.
+std::vector<std::string> const& scenario_names();
+
+struct shard {
+  int index = 1;  // 1-based
+  int count = 1;
+  bool sharded() const { return count > 1; }
+  std::string prefix() const;  // "s1of2-" when sharded, else ""
+  std::string text() const { return std::to_string(index) + "/" + std::to_string(count); }
+};
+core::result<shard> parse_shard(std::string_view text);  // "I/N", 1 <= I <= N
+
+struct options {
+  std::string target = "reference";  // reference | brain | F.toml
+  std::string base_url;              // where requests go (the proxy's credits route, or the target)
+  std::string admin_url;             // the proxy's admin API; "" = scenarios that need faults are SKIP
+  std::vector<std::string> scenarios;  // empty with full=false: credit_storm
+  bool full = false;                   // the six scenarios, then the soak
+  int concurrency = 50;
+  double duration_s = 1800;  // soak length
+  double rate = 0;           // > 0: open loop at R requests/s (soak)
+  std::uint64_t seed = 42;
+  std::string history;
+  int backend_pid = 0;
+  std::string restart_command;  // overrides the profile's [restart] command
+  shard part;
+  bool quiet = false;
+  std::string mix = "default";  // soak mix: default | read (GET balance only, for throughput runs)
+  int timeout_ms = 5000;        // per request
+  int health_timeout_s = 30;    // waiting for the backend after a restart
+};
+
+// Runs the load; returns the exit code (0 ran, 64 usage/config, 69 target unreachable, 70 internal).
+int run(options const& opt);
+
+// ---- latency histogram ----------------------------------------------------------------
+// Log-linear buckets (HdrHistogram-style): exact below 128 µs, then 64 sub-buckets per power of two,
+// so a value is kept within 1/64 (~2 significant digits). Fixed size, whatever the run length.
+class histogram {
+ public:
+  static constexpr int sub_bits = 6;
+  static constexpr std::size_t bucket_count = 128 + 57 * 64;
+  void record(std::uint64_t value_us);
+  void merge(histogram const& other);
+  void reset();
+  std::uint64_t count() const { return count_; }
+  std::uint64_t max() const { return max_; }
+  std::uint64_t min() const { return count_ ? min_ : 0; }
+  // The value at quantile q in [0, 1] (a bucket's midpoint; max for q == 1).
+  std::uint64_t percentile(double q) const;
+  static std::size_t index_of(std::uint64_t v);
+  static std::uint64_t lowest_of(std::size_t index);
+  static std::uint64_t highest_of(std::size_t index);
+  static constexpr std::size_t memory_bytes() { return sizeof(histogram); }
+
+ private:
+  std::array<std::uint64_t, bucket_count> counts_{};
+  std::uint64_t count_ = 0;
+  std::uint64_t max_ = 0;
+  std::uint64_t min_ = ~std::uint64_t(0);
+};
+
+// ---- plans: what a scenario sends, computed purely from (scenario, profile, seed, …) ------
+
+// One logical operation. `value` holds the request's fields in SPEC words (agent_id, amount, …);
+// the profile maps them onto its field names. A string "$name" in `params` or `value` is replaced by
+// the scenario variable `name`, which an earlier op's `capture` filled from its answer.
+struct planned_op {
+  std::string op;  // "credit_storm-000017" (shard prefix included)
+  std::string f;   // SPEC §3 f
+  int process = 0;
+  std::map<std::string, std::string> params;  // path placeholders
+  boost::json::object value;
+  int max_attempts = 1;   // > 1: an unknown outcome (info) is retried with the same op id and key
+  int duplicates = 0;     // plain duplicate sends after the first answer (same op id and key)
+  std::string capture;    // answer field stored as a scenario variable of the same name
+};
+
+struct phase {
+  enum kind_t { ops, set_fault, clear_fault, restart, snapshot_wait };
+  kind_t kind = ops;
+  std::string label;
+  std::vector<std::vector<planned_op>> lanes;  // ops: lanes run in parallel, each in order
+  boost::json::object fault;                   // set_fault: the fault JSON of SPEC §7
+  std::string fault_name;                      // set_fault / clear_fault
+};
+
+struct scenario_plan {
+  std::string scenario;
+  std::string skip;    // non-empty: the scenario cannot run here, and why
+  std::string note;    // e.g. "no admin URL: retry injection by plain duplicates only"
+  std::vector<phase> phases;
+  std::size_t op_count() const;
+};
+
+struct plan_params {
+  std::uint64_t seed = 42;
+  int concurrency = 50;
+  shard part;
+  bool has_admin = false;
+  bool can_restart = false;  // a restart command is configured
+};
+
+// Pure: the same arguments give the same plan (op ids, agents, amounts, order).
+scenario_plan plan(std::string const& scenario, config::target_profile const& profile, plan_params const& p);
+
+// The soak's i-th op (pure); `mix` is "default" or "read". Setup ops (agents, funding) come from
+// plan("soak", …).
+planned_op soak_op(std::uint64_t i, config::target_profile const& profile, plan_params const& p,
+                   std::string const& mix);
+
+}  // namespace stormgate::load

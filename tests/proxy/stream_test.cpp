@@ -1,0 +1,168 @@
+// Streams of requests: one record per exchange under load, determinism over 1 and 64 connections,
+// and an admin toggle that takes effect at the next request.
+#include "tests/proxy/harness.hpp"
+#include "tests/support/catch.hpp"
+
+#include <atomic>
+#include <csignal>
+#include <mutex>
+#include <set>
+
+using namespace stormgate;
+using namespace std::chrono_literals;
+namespace json = boost::json;
+
+namespace {
+
+// Sends ops[i] for every i with i % conns == c on connection c (conns threads); returns op -> status.
+std::map<std::string, unsigned> send_ops(std::string const& url, std::vector<std::string> const& ops, int conns,
+                                         std::string const& target) {
+  std::map<std::string, unsigned> out;
+  std::mutex mu;
+  std::vector<std::thread> threads;
+  for (int c = 0; c < conns; ++c)
+    threads.emplace_back([&, c] {
+      net::client client(url);
+      for (std::size_t i = static_cast<std::size_t>(c); i < ops.size(); i += static_cast<std::size_t>(conns)) {
+        auto r = client.post(target, R"({"agent_id":"a","amount":1})", {{"X-Stormgate-Op", ops[i]}});
+        std::lock_guard lk(mu);
+        out[ops[i]] = r ? r->status : 0;
+      }
+    });
+  for (auto& t : threads) t.join();
+  return out;
+}
+
+std::set<std::string> faulted_in_log(std::vector<json::value> const& records) {
+  std::set<std::string> out;
+  for (auto const& e : test::exchanges(records))
+    if (!e.at("faults").as_array().empty())
+      out.insert(std::string(e.at("req").at("headers").at("x-stormgate-op").as_string()));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("stream: 20 000 requests over 100 connections give exactly 20 000 exchange records",
+          "[proxy][stream][log]") {
+  test::upstreams up;
+  up.start_backend();
+  test::proxy_under_test px;
+  px.start({{"credits", up.backend_url}}, "", {"--threads", "2"});
+  constexpr int conns = 100, per_conn = 200;
+  std::atomic<int> sent{0}, ok{0};
+  auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::thread> threads;
+  for (int c = 0; c < conns; ++c)
+    threads.emplace_back([&, c] {
+      net::client client(px.route_url);
+      for (int i = 0; i < per_conn; ++i) {
+        if (std::chrono::steady_clock::now() - t0 > 60s) return;
+        ++sent;
+        auto r = client.get("/api/credits/balance/agent-" + std::to_string(c));
+        if (r && r->status == 200) ++ok;
+      }
+    });
+  for (auto& t : threads) t.join();
+  CHECK(sent == conns * per_conn);
+  CHECK(ok == sent);
+  auto recs = px.stop_and_read();
+  auto ex = test::exchanges(recs);
+  CHECK(ex.size() == static_cast<std::size_t>(sent.load()));
+  std::set<std::string> ids;
+  for (auto const& e : ex) ids.insert(std::string(e.at("id").as_string()));
+  CHECK(ids.size() == ex.size());
+  CHECK(recs.back().at("exchanges") == sent.load());
+  CHECK(recs.back().at("dropped") == 0);
+}
+
+TEST_CASE("stream: the same seed and ops fault the same ops over 1 connection and over 64",
+          "[proxy][stream][determinism]") {
+  test::upstreams up;
+  up.start_karma();
+  std::vector<std::string> ops;
+  for (int i = 0; i < 1000; ++i) ops.push_back("credit_storm-" + std::to_string(100000 + i));
+  std::string fault = R"(
+[[faults]]
+name = "flaky"
+route = "karma"
+probability = 0.3
+action = { blackout = { status = 503 } }
+)";
+  auto run = [&](int conns) {
+    test::proxy_under_test px;
+    px.start({{"karma", up.karma_url}}, fault, {"--threads", "2"});
+    auto statuses = send_ops(px.route_url, ops, conns, "/score");
+    std::set<std::string> by_status;
+    for (auto const& [op, s] : statuses) {
+      REQUIRE((s == 200 || s == 503));
+      if (s == 503) by_status.insert(op);
+    }
+    auto by_log = faulted_in_log(px.stop_and_read());
+    CHECK(by_log == by_status);
+    return by_status;
+  };
+  auto one = run(1);
+  auto many = run(64);
+  CHECK(one == many);
+  CHECK(one.size() > 200);
+  CHECK(one.size() < 400);
+}
+
+TEST_CASE("stream: an admin toggle in the middle of a stream changes the very next request",
+          "[proxy][stream][admin]") {
+  test::upstreams up;
+  up.start_karma();
+  test::proxy_under_test px;
+  px.start({{"karma", up.karma_url}});
+  net::client c(px.route_url);
+  std::vector<unsigned> statuses;
+  for (int i = 0; i < 150; ++i) {
+    if (i == 50) {
+      auto r = px.admin("PUT", "/faults/karma-down", R"({"route":"karma","action":{"blackout":{"status":503}}})");
+      REQUIRE(r);
+      REQUIRE(r->status == 201);
+    }
+    if (i == 100) {
+      auto r = px.admin("DELETE", "/faults/karma-down");
+      REQUIRE(r);
+      REQUIRE(r->status == 200);
+    }
+    auto r = c.post("/score", R"({"agent_id":"a","amount":1})");
+    REQUIRE(r);
+    statuses.push_back(r->status);
+  }
+  for (int i = 0; i < 150; ++i) {
+    INFO("request " << i);
+    CHECK(statuses[i] == ((i >= 50 && i < 100) ? 503u : 200u));
+  }
+  auto recs = px.stop_and_read();
+  std::vector<std::string> kinds;  // the control records sit between the right exchanges
+  for (auto const& r : recs)
+    if (r.at("kind") != "exchange" || kinds.empty() || kinds.back() != "exchange")
+      kinds.push_back(std::string(r.at("kind") == "control" ? r.at("action").as_string() : r.at("kind").as_string()));
+  CHECK(kinds == std::vector<std::string>{"run", "exchange", "set", "exchange", "clear", "exchange", "run"});
+}
+
+TEST_CASE("stream: SIGTERM lets an exchange in hand finish and its record is written", "[proxy][stream][log]") {
+  test::upstreams up;
+  up.start_karma();
+  test::proxy_under_test px;
+  px.start({{"karma", up.karma_url}});
+  REQUIRE(px.admin("PUT", "/faults/slow", R"({"route":"karma","action":{"delay":{"ms":600}}})"));
+  std::optional<unsigned> status;
+  std::thread client([&] {
+    net::client c(px.route_url);
+    auto r = c.post("/score", R"({"agent_id":"a","amount":1})");
+    if (r) status = r->status;
+  });
+  std::this_thread::sleep_for(200ms);
+  px.proc->signal(SIGTERM);
+  client.join();
+  CHECK(status == 200u);
+  auto rc = px.proc->wait_exit(10s);
+  CHECK(rc == 0);
+  auto ex = test::exchanges(test::read_log(px.log_path));
+  REQUIRE(ex.size() == 1);
+  CHECK(ex[0].at("outcome") == "ok");
+}
