@@ -3,6 +3,8 @@
 // duplicate sends, balances read at the end.
 #include "load/detail/plan.hpp"
 
+#include <algorithm>
+
 namespace stormgate::load {
 
 scenario_plan plan_credit_storm(plan_builder& b) {
@@ -14,9 +16,14 @@ scenario_plan plan_credit_storm(plan_builder& b) {
   constexpr int agent_count = 10;
   constexpr int consumes_per_worker = 20;
   int workers = std::max(1, b.params().concurrency);
+  // Seeded amounts in [1, 2m - 1] with mean m chosen so that the storm asks for about 1.5x what the
+  // agents hold, at any worker count: the sufficient-funds check is always exercised (a drained
+  // agent's later consumes must get 400, never a negative balance).
+  constexpr double credits_per_agent = 1000.0;
+  double mean_amount = std::max(1.5, 1.5 * agent_count * credits_per_agent / (workers * consumes_per_worker));
   std::vector<std::string> agents;
   for (int i = 1; i <= agent_count; ++i) agents.push_back(b.agent("storm", i));
-  out.phases.push_back(b.fund_agents(agents, 1000.0));
+  out.phases.push_back(b.fund_agents(agents, credits_per_agent));
 
   if (b.params().has_admin) {
     phase set;
@@ -39,9 +46,7 @@ scenario_plan plan_credit_storm(plan_builder& b) {
     std::vector<planned_op> lane;
     for (int j = 0; j < consumes_per_worker; ++j) {
       auto const& a = agents[b.rng().below(agent_count)];
-      // 1..30 credits: the storm asks for about 1.5x what the agents hold, so the sufficient-funds
-      // check is exercised (later consumes of a drained agent must get 400, never a negative balance).
-      auto o = b.op("consume", w, {{"agent_id", a}, {"amount", b.amount(1.0, 30.0)}, {"reason", "storm"}});
+      auto o = b.op("consume", w, {{"agent_id", a}, {"amount", b.amount(1.0, 2 * mean_amount - 1.0)}, {"reason", "storm"}});
       o.max_attempts = 3;
       if (b.rng().uniform() < 0.05) o.duplicates = 1;
       lane.push_back(std::move(o));

@@ -490,6 +490,7 @@ asio::awaitable<void> driver::tick() {
     double rps = static_cast<double>(attempts_ - attempts_at_tick_) / dt;
     attempts_at_tick_ = attempts_;
     last_tick_us_ = now;
+    history_.flush();  // once a second: the history on disk lags a live run (or a killed client) by ~1 s
     if (opt_.quiet) continue;
     progress_view v;
     v.scenario = scenario_;

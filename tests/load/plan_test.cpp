@@ -69,6 +69,7 @@ TEST_CASE("credit_storm follows the playbook: 10 agents x 1000, workers x 20 con
   auto ops = ops_of(plan);
   std::set<std::string> ids, agents;
   int creates = 0, adds = 0, consumes = 0, dups = 0;
+  double demand = 0;
   for (auto const& o : ops) {
     CHECK(ids.insert(o.op).second);
     CHECK(o.op.rfind("credit_storm-", 0) == 0);
@@ -83,13 +84,17 @@ TEST_CASE("credit_storm follows the playbook: 10 agents x 1000, workers x 20 con
       dups += o.duplicates;
       double a = o.value.at("amount").as_double();
       CHECK(a >= 1.0);
-      CHECK(a <= 30.0);
+      CHECK(a <= 29.0);  // mean 15: 1.5 x 10 agents x 1000 credits over 50 x 20 consumes
+      demand += a;
     }
   }
   CHECK(creates == 10);
   CHECK(adds == 10);
   CHECK(agents.size() == 10);
   CHECK(consumes == 50 * 20);
+  // the storm overdraws the agents (about 1.5x their 10 000 credits), so the funds check is exercised
+  CHECK(demand > 13000);
+  CHECK(demand < 17000);
   CHECK(dups > 10);
   CHECK(dups < 150);
   CHECK(ops.front().op == "credit_storm-000000");
@@ -194,4 +199,19 @@ TEST_CASE("the other scenarios have the playbook's shape", "[load][plan]") {
     if (ph.kind == load::phase::set_fault)
       mutate = ph.fault.at("action").at("mutate").at("multiply").as_int64() == 10;
   CHECK(mutate);
+}
+
+TEST_CASE("credit_storm overdraws the agents at any concurrency", "[load][plan]") {
+  auto ref = profile("reference");
+  for (int concurrency : {1, 8, 20, 300}) {
+    load::plan_params p;
+    p.has_admin = true;
+    p.concurrency = concurrency;
+    double demand = 0;
+    for (auto const& o : ops_of(load::plan("credit_storm", ref, p)))
+      if (o.f == "consume") demand += o.value.at("amount").as_double();
+    INFO("concurrency " << concurrency);
+    CHECK(demand > 1.2 * 10000);
+    CHECK(demand < 1.8 * 10000 + concurrency * 20 * 1.0);  // at 300 workers the amounts bottom out at 1..2
+  }
 }
