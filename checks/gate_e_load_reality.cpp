@@ -82,6 +82,11 @@ class gate_e final : public gate_fold {
   }
 };
 
+// The memory slope is extrapolated as a trend only over this span; shorter runs are judged by the
+// memory kept per op served (a leak keeps kilobytes per request).
+constexpr double min_trend_span_min = 10;
+constexpr double leak_bytes_per_op = 1024;
+
 gate_result gate_e::finish() {
   gate_result g;
   g.id = "E";
@@ -155,11 +160,27 @@ gate_result gate_e::finish() {
     if (den > 0) {
       slope = (k * sxy - sx * sy) / den;
       intercept = (sy - slope * sx) / k;
-      // a trend needs enough samples: below 10 a breach is a warning, never a (critical) failure
-      mem.st = slope < 0.1 ? status::pass : used >= 10 ? status::fail : status::warn;
-      mem.detail = "slope " + fmt_num(slope, 3) + " MB/min over " + std::to_string(used) + " samples" +
-                   (from ? " (first " + std::to_string(from) + " samples taken as warm-up)" : "") + ", peak " + fmt_num(peak, 1) + " MB" +
-                   (used < 10 && slope >= 0.1 ? ": too few samples to call it a leak" : "");
+      // A trend needs enough samples (below 10 a breach is a warning, never a failure) and a long
+      // enough span: over a few minutes a backend filling its caches grows like a leak. Below
+      // `min_trend_span_min` the slope is judged by what it means per op: memory kept per request
+      // served. A leak keeps kilobytes per request; warm-up keeps a few bytes per op.
+      double span_min = static_cast<double>(samples_.back().ts_us - samples_[from].ts_us) / 60e6;
+      double kept_per_op = throughput > 0 ? slope * 1024 * 1024 / 60 / throughput : 0;
+      mem.detail = "slope " + fmt_num(slope, 3) + " MB/min over " + std::to_string(used) + " samples in " +
+                   fmt_num(span_min, 1) + " min" + (from ? " (first " + std::to_string(from) + " samples taken as warm-up)" : "") +
+                   ", peak " + fmt_num(peak, 1) + " MB, " + fmt_num(kept_per_op, 0) + " bytes kept per op";
+      if (slope < 0.1) {
+        mem.st = status::pass;
+      } else if (used < 10) {
+        mem.st = status::warn;
+        mem.detail += ": too few samples to call it a leak";
+      } else if (span_min >= min_trend_span_min || kept_per_op > leak_bytes_per_op) {
+        mem.st = status::fail;
+      } else {
+        mem.st = status::warn;
+        mem.detail += ": a " + fmt_num(span_min, 1) + "-minute span cannot tell warm-up from a leak (judged as a trend from " +
+                      fmt_num(min_trend_span_min, 0) + " min, or above " + fmt_num(leak_bytes_per_op, 0) + " bytes per op)";
+      }
     } else {
       mem.detail = "memory samples all at one time";
     }

@@ -377,16 +377,21 @@ TEST_CASE("gate E: runtime, p95 and the memory slope", "[checks][gate_e]") {
     status expect;
     bool critical;
     int samples = 30;
+    int ops = 100;
   };
   for (auto const& rw : {row{1800, 1805, 0.0, 20000, status::pass, false}, row{60, 60, 0.0, 20000, status::warn, false},
                          row{1800, 1805, 0.3, 20000, status::fail, false}, row{1800, 1805, 2.0, 20000, status::fail, true},
                          row{1800, 1805, 0.0, 700000, status::warn, false}, row{1800, 600, 0.0, 20000, status::fail, false},
-                         row{1800, 1805, 2.0, 20000, status::warn, false, 6}}) {  // too few samples for a trend
+                         row{1800, 1805, 2.0, 20000, status::warn, false, 6},  // too few samples for a trend
+                         // a one-minute run: 0.3 MB/min at 333 ops/s is ~16 bytes per op (warm-up), a warning;
+                         // 20 MB/min at 1.7 ops/s is ~200 KB kept per request, a leak however short the run
+                         row{60, 60, 0.3, 20000, status::warn, false, 30, 20000},
+                         row{60, 60, 20.0, 20000, status::fail, true, 30, 100}}) {
     temp_dir dir;
     std::vector<std::string> h{hist_run("start", 0, rw.planned)};
     auto span_ms = static_cast<std::int64_t>(rw.elapsed * 1000);
-    for (int i = 0; i < 100; ++i) {
-      auto t = span_ms * i / 100;
+    for (int i = 0; i < rw.ops; ++i) {
+      auto t = span_ms * i / rw.ops;
       h.push_back(hist("ok", "credit_storm-" + std::to_string(i), "credit_storm", "consume", t, {}, 200, rw.latency_us));
     }
     for (int i = 0; i <= rw.samples; ++i) {
