@@ -5,13 +5,6 @@
 
 namespace stormgate::faults {
 
-namespace detail {
-core::result<std::pair<abort_mode, unsigned>> parse_abort(json::value const& v, std::string const& w,
-                                                          unsigned default_status, bool hang_allowed);
-void abort_entry(json::object& entry, abort_mode m, unsigned status);
-answer answer_of(abort_mode m);
-}  // namespace detail
-
 core::result<action> parse_drop_response(json::value const& v) {
   auto r = detail::parse_abort(v, "action.drop_response", 504, false);
   if (!r) return r.error();

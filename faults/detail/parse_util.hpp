@@ -1,6 +1,7 @@
 // Small helpers shared by the per-action parsers: typed fields with errors naming the field.
 #pragma once
 #include "core/error.hpp"
+#include "faults/faults.hpp"
 
 #include <boost/json.hpp>
 #include <cmath>
@@ -69,5 +70,12 @@ inline core::result<std::optional<std::string>> string_field(json::object const&
   if (!it->value().is_string()) return field_error(w, "must be a string");
   return std::optional<std::string>{std::string(it->value().get_string())};
 }
+
+// The answer a fault gives in place of the upstream's ({status} or {mode: reset|hang}), shared by
+// blackout and drop_response (defined in blackout.cpp).
+core::result<std::pair<abort_mode, unsigned>> parse_abort(json::value const& v, std::string const& w,
+                                                          unsigned default_status, bool hang_allowed);
+void abort_entry(json::object& entry, abort_mode m, unsigned status);
+answer answer_of(abort_mode m);
 
 }  // namespace stormgate::faults::detail
