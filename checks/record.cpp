@@ -338,6 +338,10 @@ bool record_parser::parse(log_kind kind, std::string_view line, source src, reco
     err = "history record without type";
     return false;
   }
+  if (type == "stats") {
+    out.kind = record_kind::summary;
+    return true;
+  }
   out.kind = record_kind::ignored;
   out.ignored_type = type;
   return true;

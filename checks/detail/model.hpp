@@ -109,7 +109,9 @@ struct journal_event {
   std::optional<bool> capped;
 };
 
-enum class record_kind { exchange, control, traffic_run, op, sample, run, scenario, event, ignored };
+// summary: a documented record the checker does not need (the load's `stats`: latencies are computed
+// from the ops themselves); ignored: a type this checker does not know, noted in the report.
+enum class record_kind { exchange, control, traffic_run, op, sample, run, scenario, event, summary, ignored };
 
 struct record {
   record_kind kind;

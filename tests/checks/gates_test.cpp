@@ -540,3 +540,22 @@ TEST_CASE("op_table: insert, find, erase with backward shift", "[checks][op_tabl
     }
   }
 }
+
+// ---- record types -----------------------------------------------------------------------------
+
+TEST_CASE("the load's stats summaries are read silently; an unknown record type is noted", "[checks][records]") {
+  temp_dir dir;
+  auto stats = R"({"v":1,"type":"stats","scope":"slice","scenario":"credit_storm","ts":")" + at_ms(5) +
+               R"(","count":1,"p95_us":900})";
+  auto odd = R"({"v":1,"type":"teleport","ts":")" + at_ms(6) + R"("})";
+  auto noted = [](checks::check_report const& r, std::string const& what) {
+    for (auto const& n : r.notes)
+      if (n.find(what) != std::string::npos) return true;
+    return false;
+  };
+  auto quiet = check({{consume("op-1", "a1", 1, 99, "e-1", 10)}, {hist_run("start", 0, 60), stats}}, dir);
+  CHECK_FALSE(noted(quiet, "not read by the checker"));
+  auto loud = check({{consume("op-1", "a1", 1, 99, "e-1", 10)}, {hist_run("start", 0, 60), stats, odd}}, dir);
+  CHECK(noted(loud, "\"teleport\" not read by the checker"));
+  CHECK_FALSE(noted(loud, "\"stats\""));
+}
