@@ -6,7 +6,6 @@
 #include <boost/beast/http.hpp>
 #include <boost/url/parse.hpp>
 #include <cstdio>
-#include <iostream>
 #include <optional>
 
 namespace stormgate::net {

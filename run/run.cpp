@@ -61,7 +61,6 @@ std::string shell_quote(std::string const& s) {
 struct fleet {
   std::string exe = core::self_exe();
   fs::path out;
-  bool quiet = false;
   std::vector<std::pair<std::string, std::unique_ptr<core::child_process>>> procs;
 
   core::child_process& start(std::string const& name, std::vector<std::string> args, bool echo = false,
@@ -107,7 +106,6 @@ int run(run_options const& o) {
 
   fleet f;
   f.out = fs::absolute(o.out_dir);
-  f.quiet = o.quiet;
   fs::create_directories(f.out);
   // A fresh run: the previous run's logs in this folder would be read as part of this one.
   for (auto const& e : fs::directory_iterator(f.out)) {
