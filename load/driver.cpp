@@ -3,6 +3,7 @@
 
 #include "core/hash.hpp"
 #include "core/jsonl.hpp"
+#include "core/subprocess.hpp"
 #include "core/time.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -557,8 +558,25 @@ asio::awaitable<void> driver::restart_backend(planned_op const& op) {
   record({{"type", "invoke"}, {"op", op.op}, {"scenario", scenario_}, {"f", "restart"}, {"process", op.process},
           {"ts", core::now_rfc3339()}, {"value", value}});
   auto start = core::mono_us();
-  int rc = std::system(opt_.restart_command.c_str());
-  int exit_status = rc == -1 ? -1 : (WIFEXITED(rc) ? WEXITSTATUS(rc) : 128 + WTERMSIG(rc));
+  auto ex = co_await asio::this_coro::executor;
+  // Not std::system(): it ignores SIGINT in the caller while the command runs, so a Ctrl-C then
+  // would be lost. The command runs as a child polled on a timer (bounded), the io thread stays live.
+  int exit_status = -1;
+  try {
+    core::spawn_options so;
+    so.inherit_stderr = true;
+    so.own_process_group = false;  // what the command starts is not ours to kill when it exits
+    core::child_process sh("/bin/sh", {"-c", opt_.restart_command}, so);
+    asio::steady_timer poll(ex);
+    std::optional<int> rc;
+    for (int i = 0; i < 2400 && !(rc = sh.wait_exit(std::chrono::milliseconds(0))); ++i) {  // <= 120 s
+      poll.expires_after(std::chrono::milliseconds(50));
+      co_await poll.async_wait(tok());
+    }
+    exit_status = rc ? *rc : sh.stop();
+  } catch (std::exception const& e) {
+    spdlog::error("load: restart command: {}", e.what());
+  }
   value["exit_status"] = exit_status;
   std::string type = "ok", error;
   if (exit_status != 0) {
@@ -567,7 +585,6 @@ asio::awaitable<void> driver::restart_backend(planned_op const& op) {
   }
   // Wait for the target to answer its health op again, bounded.
   bool healthy = false;
-  auto ex = co_await asio::this_coro::executor;
   if (profile_.has("health")) {
     auto const& h = profile_.ops.at("health");
     auto deadline = core::mono_us() + static_cast<std::int64_t>(opt_.health_timeout_s) * 1'000'000;

@@ -149,8 +149,14 @@ int run(run_options const& o) {
     script << "#!/bin/sh\n# Crashes the backend of this run (SIGKILL) and starts it again on the same journal.\n"
            << "pid=$(cat " << shell_quote(path("backend.pid")) << ")\n"
            << "kill -9 \"$pid\" 2>/dev/null\n"
-           << "for i in $(seq 1 100); do kill -0 \"$pid\" 2>/dev/null || break; sleep 0.05; done\n"
-           << "nohup " << cmd << " >/dev/null 2>>" << shell_quote(path("backend.log")) << " &\n"
+           // gone or a zombie (our parent reaps it later): its sockets and journal are closed
+           << "for i in $(seq 1 100); do\n"
+           << "  state=$(sed 's/.*) //; s/ .*//' /proc/\"$pid\"/stat 2>/dev/null)\n"
+           << "  [ -z \"$state\" ] || [ \"$state\" = Z ] && break\n"
+           << "  sleep 0.05\n"
+           << "done\n"
+           // its own session: no process group of the load's or the run's takes it down
+           << "setsid nohup " << cmd << " >/dev/null 2>>" << shell_quote(path("backend.log")) << " &\n"
            << "echo $! > " << shell_quote(path("backend.pid")) << "\n";
     script.close();
     fs::permissions(path("restart-backend.sh"), fs::perms::owner_all, fs::perm_options::add);
