@@ -1,5 +1,7 @@
 #include "backend/detail/json_out.hpp"
 
+#include "core/jsonl.hpp"
+
 #include <charconv>
 #include <cmath>
 
@@ -30,33 +32,6 @@ std::string py_float(double d) {
   return out;
 }
 
-namespace {
-
-void write_string(std::string& out, boost::json::string_view s) {
-  static char const hex[] = "0123456789abcdef";
-  out += '"';
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (u < 0x20) {
-          out += "\\u00";
-          out += hex[u >> 4];
-          out += hex[u & 15];
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-}
-
-}  // namespace
 
 void write_json(std::string& out, boost::json::value const& v) {
   switch (v.kind()) {
@@ -65,7 +40,7 @@ void write_json(std::string& out, boost::json::value const& v) {
     case boost::json::kind::int64: out += std::to_string(v.get_int64()); break;
     case boost::json::kind::uint64: out += std::to_string(v.get_uint64()); break;
     case boost::json::kind::double_: out += py_float(v.get_double()); break;
-    case boost::json::kind::string: write_string(out, v.get_string()); break;
+    case boost::json::kind::string: core::append_json_string(out, v.get_string()); break;
     case boost::json::kind::array: {
       out += '[';
       bool first = true;
@@ -83,7 +58,7 @@ void write_json(std::string& out, boost::json::value const& v) {
       for (auto const& kv : v.get_object()) {
         if (!first) out += ',';
         first = false;
-        write_string(out, kv.key());
+        core::append_json_string(out, kv.key());
         out += ':';
         write_json(out, kv.value());
       }

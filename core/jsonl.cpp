@@ -147,4 +147,62 @@ std::optional<bool> get_bool(json::value const& v, std::string_view key) {
 
 std::string to_line(json::value const& v) { return json::serialize(v); }
 
+namespace {
+// Length of the well-formed UTF-8 sequence at s[i] (RFC 3629: no overlongs, no surrogates), 0 if none.
+std::size_t utf8_length(std::string_view s, std::size_t i) {
+  auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
+  auto cont = [&](std::size_t k) { return i + k < s.size() && (b(k) & 0xC0) == 0x80; };
+  unsigned c = b(0);
+  if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
+  if (c >= 0xE0 && c <= 0xEF) {
+    if (!cont(1) || !cont(2)) return 0;
+    if ((c == 0xE0 && b(1) < 0xA0) || (c == 0xED && b(1) >= 0xA0)) return 0;
+    return 3;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    if (!cont(1) || !cont(2) || !cont(3)) return 0;
+    if ((c == 0xF0 && b(1) < 0x90) || (c == 0xF4 && b(1) >= 0x90)) return 0;
+    return 4;
+  }
+  return 0;
+}
+}  // namespace
+
+void append_json_string(std::string& out, std::string_view s) {
+  static constexpr char hex[] = "0123456789abcdef";
+  out += '"';
+  std::size_t plain = 0;  // start of the run of bytes copied as they are
+  for (std::size_t i = 0; i < s.size();) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+      ++i;
+      continue;
+    }
+    if (c >= 0x80) {
+      if (auto n = utf8_length(s, i)) {
+        i += n;
+        continue;
+      }
+    }
+    out.append(s.data() + plain, i - plain);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          char u[] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+          out.append(u, sizeof u);
+        } else {
+          out += "\xEF\xBF\xBD";  // U+FFFD for a byte that starts no UTF-8 sequence
+        }
+    }
+    plain = ++i;
+  }
+  out.append(s.data() + plain, s.size() - plain);
+  out += '"';
+}
+
 }  // namespace stormgate::core

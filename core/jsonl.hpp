@@ -48,4 +48,8 @@ std::optional<double> as_number(boost::json::value const& v);
 // Serialises a JSON value on one line (no trailing newline).
 std::string to_line(boost::json::value const& v);
 
+// Appends `s` as a JSON string literal, escaped; bytes that are not UTF-8 become U+FFFD, so that
+// whatever a peer sent, the line stays JSON that any parser reads.
+void append_json_string(std::string& out, std::string_view s);
+
 }  // namespace stormgate::core

@@ -7,17 +7,43 @@ namespace stormgate::core {
 
 sys_us now_us() { return std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now()); }
 
-std::string rfc3339_us(sys_us t) {
+namespace {
+void put_digits(char* at, unsigned v, int n) {
+  for (int i = n - 1; i >= 0; --i, v /= 10) at[i] = static_cast<char>('0' + v % 10);
+}
+}  // namespace
+
+// Civil date from days since 1970-01-01: H. Hinnant's algorithm (the inverse of days_from_civil below).
+void append_rfc3339_us(std::string& out, sys_us t) {
   auto us = t.time_since_epoch().count();
   std::int64_t secs = us >= 0 ? us / 1000000 : (us - 999999) / 1000000;
-  auto frac = static_cast<long>(us - secs * 1000000);
-  std::time_t tt = static_cast<std::time_t>(secs);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[96];  // room for any int fields, so the compiler can prove no truncation
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
-  return buf;
+  auto frac = static_cast<unsigned>(us - secs * 1000000);
+  std::int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
+  auto sod = static_cast<unsigned>(secs - days * 86400);
+  days += 719468;
+  std::int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+  auto doe = static_cast<unsigned>(days - era * 146097);
+  unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  unsigned mp = (5 * doy + 2) / 153;
+  unsigned d = doy - (153 * mp + 2) / 5 + 1;
+  unsigned m = mp < 10 ? mp + 3 : mp - 9;
+  auto y = static_cast<std::int64_t>(yoe) + era * 400 + (m <= 2);
+  char buf[] = "0000-00-00T00:00:00.000000Z";
+  put_digits(buf, static_cast<unsigned>(y < 0 ? 0 : y > 9999 ? 9999 : y), 4);
+  put_digits(buf + 5, m, 2);
+  put_digits(buf + 8, d, 2);
+  put_digits(buf + 11, sod / 3600, 2);
+  put_digits(buf + 14, sod / 60 % 60, 2);
+  put_digits(buf + 17, sod % 60, 2);
+  put_digits(buf + 20, frac, 6);
+  out.append(buf, sizeof buf - 1);
+}
+
+std::string rfc3339_us(sys_us t) {
+  std::string s;
+  append_rfc3339_us(s, t);
+  return s;
 }
 
 namespace {

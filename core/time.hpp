@@ -12,6 +12,7 @@ using sys_us = std::chrono::time_point<std::chrono::system_clock, std::chrono::m
 
 sys_us now_us();
 std::string rfc3339_us(sys_us t);
+void append_rfc3339_us(std::string& out, sys_us t);  // the same text, appended (no allocation when out has room)
 inline std::string now_rfc3339() { return rfc3339_us(now_us()); }
 // Accepts "Z" or "+00:00" (any offset), with 0..9 fraction digits. Microseconds since the epoch.
 std::optional<std::int64_t> parse_rfc3339_us(std::string_view s);

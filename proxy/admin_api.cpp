@@ -3,6 +3,7 @@
 #include "core/time.hpp"
 #include "proxy/detail/server.hpp"
 
+#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 #include <sstream>

@@ -7,6 +7,7 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/beast/core/error.hpp>
 #include <boost/json.hpp>
 #include <csignal>
 #include <cstdio>
@@ -19,7 +20,7 @@ namespace json = boost::json;
 
 server::server(proxy_config c)
     : cfg(std::move(c)),
-      log(cfg.traffic_log, cfg.log_rotate_bytes, cfg.log_body_limit, cfg.log_queue),
+      log(cfg.traffic_log, cfg.log_rotate_bytes, cfg.log_queue),
       stats([this] {
         std::vector<std::string> names;
         for (auto const& r : cfg.routes) names.push_back(r.name);
@@ -75,11 +76,15 @@ std::vector<std::string> server::reset_faults() {
   return names;
 }
 
-void server::record(exchange_record&& r, std::size_t route_index) {
+void server::record(exchange_record const& r, std::size_t route_index) {
   stats.route(route_index).count_status(r.has_resp ? r.resp_status : 0);
   if (r.outcome == "client_error") stats.route(route_index).client_errors.fetch_add(1, std::memory_order_relaxed);
   exchanges.fetch_add(1, std::memory_order_relaxed);
-  log.push(std::move(r));
+  if (!log.enabled()) return;
+  std::string line;
+  line.reserve(768 + r.req_body.value_or("").size() + 2 * (r.upstream.empty() ? 0 : r.upstream[0].body.value_or("").size()));
+  format_exchange(line, r, cfg.log_body_limit);
+  log.push(std::move(line));
 }
 
 namespace {
@@ -94,7 +99,7 @@ class acceptor : public closable, public std::enable_shared_from_this<acceptor> 
   ~acceptor() override { home_.sessions.erase(this); }
   void do_accept() {
     auto& target = route_ ? *srv_.workers[next_++ % srv_.workers.size()] : home_;
-    acc_.async_accept(target.ioc, [self = shared_from_this(), &target](beast::error_code ec, tcp::socket s) {
+    acc_.async_accept(target.ioc, [self = shared_from_this(), &target](beast::error_code ec, stream_socket s) {
       self->on_accept(ec, std::move(s), target);
     });
   }
@@ -104,11 +109,11 @@ class acceptor : public closable, public std::enable_shared_from_this<acceptor> 
   }
 
  private:
-  void on_accept(beast::error_code ec, tcp::socket s, worker& target) {
+  void on_accept(beast::error_code ec, stream_socket s, worker& target) {
     if (ec == asio::error::operation_aborted || !acc_.is_open()) return;
     if (!ec) {
       if (!route_) {
-        start_admin_session(srv_, target, std::move(s));
+        start_admin_session(srv_, target, tcp::socket(std::move(s)));
       } else if (&target == &home_) {
         start_session(srv_, target, *route_, std::move(s));
       } else {

@@ -1,24 +1,34 @@
 // proxy::session: one client connection on one route. The chain reads top to bottom:
-//   run → do_read_request → on_idle → do_read_rest → on_read (plan) → do_delay → on_delay
-//   → do_connect → on_connect → do_forward → on_forward → do_read_reply → on_read_reply
-//   → do_respond → do_write → on_write → finish → (next request)
+//   run → read_request → parse_request ⇄ on_client_read → on_request (plan) → do_delay → on_delay
+//   → do_attempt → do_connect → on_connect → do_forward → on_forward → read_reply → parse_reply
+//   ⇄ on_upstream_read → on_reply → do_respond → send_to_client → on_write → finish → (next request)
 // Every exchange ends in finish(outcome), which writes exactly one record.
+//
+// Costs per exchange are kept near a plain relay's: messages are parsed into reused buffers, heads
+// are written as text, a send is tried at once (the socket is non-blocking) and only a send that
+// would block waits; timeouts share one watchdog timer per connection that is re-armed lazily.
 #include "core/time.hpp"
+#include "proxy/detail/http1.hpp"
 #include "proxy/detail/server.hpp"
 
-#include <boost/asio/steady_timer.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/json.hpp>
-#include <spdlog/spdlog.h>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/json/parse.hpp>
+#include <array>
+#include <charconv>
+#include <deque>
 
 namespace stormgate::proxy::detail {
 
-namespace http = beast::http;
 namespace json = boost::json;
 
 namespace {
 
-using namespace std::chrono_literals;
+using clock = std::chrono::steady_clock;
+using buffers = std::array<asio::const_buffer, 2>;
 
 bool retryable(beast::error_code ec) {
   return ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
@@ -28,11 +38,41 @@ bool retryable(beast::error_code ec) {
 constexpr std::string_view logged_headers[] = {"x-stormgate-op", "idempotency-key", "x-correlation-id",
                                                "x-causation-id"};
 
+constexpr std::size_t read_size = 16 * 1024;
+
+buffers skip(buffers b, std::size_t n) {
+  for (auto& x : b) {
+    auto k = std::min(n, x.size());
+    x += k;
+    n -= k;
+  }
+  return b;
+}
+
+// Sends what the socket takes now, without waiting. "Would block" is not an error: the caller
+// waits for the rest.
+std::size_t send_now(stream_socket& s, buffers const& b, beast::error_code& ec) {
+  std::size_t sent = 0, total = asio::buffer_size(b);
+  while (sent < total) {
+    auto n = s.write_some(skip(b, sent), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      ec = {};
+      break;
+    }
+    if (ec) break;
+    sent += n;
+  }
+  return sent;
+}
+
+// What the connection waits for; the watchdog's action when the wait outlives its deadline.
+enum class wait { none, request_start, request_rest, upstream, client_write, linger };
+
 class session : public std::enable_shared_from_this<session>, public closable {
  public:
-  session(server& srv, worker& w, route_state& r, tcp::socket s)
-      : srv_(srv), w_(w), route_(r), client_(std::move(s)), timer_(w.ioc),
-        conn_(srv.conn_seq.fetch_add(1, std::memory_order_relaxed) + 1) {
+  session(server& srv, worker& w, route_state& r, stream_socket s)
+      : srv_(srv), w_(w), route_(r), client_(std::move(s)), watchdog_(w.ioc.get_executor()),
+        fault_timer_(w.ioc.get_executor()), conn_(srv.conn_seq.fetch_add(1, std::memory_order_relaxed) + 1) {
     w_.sessions.insert(this);
   }
 
@@ -43,67 +83,133 @@ class session : public std::enable_shared_from_this<session>, public closable {
 
   void run() {
     beast::error_code ec;
-    client_.socket().set_option(tcp::no_delay(true), ec);
-    do_read_request();
+    client_.set_option(tcp::no_delay(true), ec);
+    client_.non_blocking(true, ec);
+    read_request();
   }
 
   void shutdown(bool force) override {
     beast::error_code ec;
     if (force) {
-      timer_.cancel();
-      if (up_) up_->stream.socket().close(ec);
-      client_.socket().close(ec);
+      fault_timer_.cancel();
+      if (up_) up_->socket.close(ec);
+      client_.close(ec);
     } else if (!in_exchange_) {
-      client_.socket().close(ec);  // nothing in hand: stop waiting for the next request
+      client_.close(ec);  // nothing in hand: stop waiting for the next request
     }
   }
 
  private:
+  // ---- timeouts: one watchdog per connection ----------------------------------------------------
+  // expect() names the wait and its deadline. The timer is re-armed only when the new deadline is
+  // earlier than the one it is armed for; when it fires early it re-arms for the current deadline.
+  // A wait that outlives its deadline has its socket cancelled, and settle() turns that into a timeout.
+
+  void expect(wait w, clock::time_point deadline) {
+    phase_ = w;
+    deadline_ = deadline;
+    if (!armed_ || deadline < armed_until_) arm(deadline);
+  }
+  void expect(wait w, std::chrono::milliseconds limit) { expect(w, clock::now() + limit); }
+
+  void arm(clock::time_point at) {
+    armed_ = true;
+    armed_until_ = at;
+    watchdog_.expires_at(at);
+    watchdog_.async_wait([self = weak_from_this(), gen = ++watchdog_gen_](beast::error_code ec) {
+      if (auto s = self.lock()) s->on_watchdog(gen, ec);
+    });
+  }
+
+  void on_watchdog(std::uint64_t gen, beast::error_code ec) {
+    if (gen != watchdog_gen_) return;  // a wait that a re-arm replaced
+    armed_ = false;
+    if (ec || phase_ == wait::none) return;
+    if (clock::now() < deadline_) return arm(deadline_);
+    fired_ = true;
+    beast::error_code ignored;
+    if (phase_ == wait::upstream) {
+      if (up_) up_->socket.cancel(ignored);
+    } else {
+      client_.cancel(ignored);
+    }
+  }
+
+  beast::error_code settle(beast::error_code ec) {
+    phase_ = wait::none;
+    if (fired_) {
+      fired_ = false;
+      if (ec == asio::error::operation_aborted) ec = beast::error::timeout;
+    }
+    return ec;
+  }
+
   // ---- reading the client's request ---------------------------------------------------------
 
-  void do_read_request() {
+  void read_request() {
     if (w_.stopping) return close_client();
-    parser_.emplace();
-    parser_->header_limit(static_cast<std::uint32_t>(srv_.cfg.header_limit));
-    parser_->body_limit(srv_.cfg.body_limit);
-    if (buf_.size() > 0) return do_read_rest();
-    client_.expires_after(srv_.cfg.idle_timeout);
-    client_.async_read_some(buf_.prepare(16 * 1024),
-                            beast::bind_front_handler(&session::on_idle, shared_from_this()));
+    req_reader_.emplace(req_);
+    req_reader_->header_limit(static_cast<std::uint32_t>(srv_.cfg.header_limit));
+    req_reader_->body_limit(srv_.cfg.body_limit);
+    req_reader_->eager(true);
+    request_deadline_.reset();
+    continue_sent_ = false;
+    parse_request();
   }
 
-  void on_idle(beast::error_code ec, std::size_t n) {
-    if (ec) return close_client();  // idle timeout, client closed, shutdown: no exchange began
+  void parse_request() {
+    beast::error_code ec;
+    while (buf_.size() > 0) {
+      auto n = req_reader_->put(buf_.data(), ec);
+      buf_.consume(n);
+      if (ec == http::error::need_more) {
+        ec = {};
+        break;
+      }
+      if (ec || req_reader_->is_done()) return on_request(ec);
+      if (n == 0) break;
+    }
+    // More is needed. An idle connection waits up to idle_timeout for a request to begin; a begun
+    // request must be whole within request_timeout of its first bytes.
+    if (buf_.size() > 0 || req_reader_->got_some()) {
+      if (!request_deadline_) request_deadline_ = clock::now() + srv_.cfg.request_timeout;
+      send_continue();
+      expect(wait::request_rest, *request_deadline_);
+    } else {
+      expect(wait::request_start, srv_.cfg.idle_timeout);
+    }
+    client_.async_read_some(buf_.prepare(read_size), beast::bind_front_handler(&session::on_client_read, shared_from_this()));
+  }
+
+  // A client that sent "Expect: 100-continue" waits for this before it sends the body.
+  void send_continue() {
+    if (continue_sent_ || !req_reader_->is_header_done() || req_.version < 11) return;
+    auto expect_value = req_.find(http::field::expect);
+    if (expect_value.size() != 12 || !std::equal(expect_value.begin(), expect_value.end(), "100-continue",
+                                                 [](char a, char b) { return (a | 0x20) == (b | 0x20); }))
+      return;
+    continue_sent_ = true;
+    static constexpr std::string_view line = "HTTP/1.1 100 Continue\r\n\r\n";
+    beast::error_code ignored;
+    send_now(client_, {asio::buffer(line.data(), line.size()), asio::const_buffer()}, ignored);
+  }
+
+  void on_client_read(beast::error_code ec, std::size_t n) {
+    ec = settle(ec);
     buf_.commit(n);
-    do_read_rest();
+    if (!ec) return parse_request();
+    bool begun = buf_.size() > 0 || req_reader_->got_some();
+    // idle timeout, client closed, shutdown: no exchange began (or the proxy is going away)
+    if (!begun || ec == asio::error::operation_aborted) return close_client();
+    on_request(ec);
   }
 
-  // The request deadline is our own timer, not the stream's expiry: an expiry closes the socket,
-  // and a slow client is owed a 408 on it.
-  void do_read_rest() {
-    client_.expires_never();
-    reading_ = true;
-    read_timed_out_ = false;
-    timer_.expires_after(srv_.cfg.request_timeout);
-    timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
-      if (ec || !self->reading_) return;
-      self->read_timed_out_ = true;
-      beast::error_code ignored;
-      self->client_.socket().cancel(ignored);
-    });
-    http::async_read(client_, buf_, *parser_, beast::bind_front_handler(&session::on_read, shared_from_this()));
-  }
-
-  void on_read(beast::error_code ec, std::size_t) {
-    reading_ = false;
-    timer_.cancel();
-    if (read_timed_out_ && ec == asio::error::operation_aborted) ec = beast::error::timeout;
-    if (ec == http::error::end_of_stream || ec == asio::error::operation_aborted) return close_client();
+  void on_request(beast::error_code ec) {
     begin_exchange();
     if (ec) {
-      if (parser_->is_header_done()) {
-        rec_.method = std::string(parser_->get().method_string());
-        rec_.target = std::string(parser_->get().target());
+      if (req_reader_->is_header_done()) {
+        rec_.method = req_.method_text();
+        rec_.target = req_.target();
       }
       if (ec == http::error::partial_message || ec == asio::error::eof || ec == asio::error::connection_reset) {
         finish("client_gone", "client closed mid-request");
@@ -119,7 +225,6 @@ class session : public std::enable_shared_from_this<session>, public closable {
       rec_.error = why;
       return respond_proxy(status, "stormgate: " + why, "client_error");
     }
-    req_ = parser_->release();
     plan_exchange();
     do_delay();
   }
@@ -127,53 +232,55 @@ class session : public std::enable_shared_from_this<session>, public closable {
   void begin_exchange() {
     in_exchange_ = true;
     t0_us_ = core::mono_us();
-    rec_ = exchange_record{};
+    rec_.clear();
     rec_.ts = core::now_us();
     rec_.route = route_.cfg.name;
     rec_.conn = conn_;
-    seq_ = route_.seq.fetch_add(1, std::memory_order_relaxed) + 1;
-    seq_text_ = std::to_string(seq_);
-    rec_.id = route_.cfg.name + "-" + seq_text_;
+    auto seq = route_.seq.fetch_add(1, std::memory_order_relaxed) + 1;
+    id_.assign(route_.cfg.name);
+    id_ += '-';
+    char digits[24];
+    auto prefix = id_.size();
+    id_.append(digits, std::to_chars(digits, digits + sizeof digits, seq).ptr);
+    rec_.id = id_;
+    seq_text_ = std::string_view(id_).substr(prefix);
     eff_ = faults::effect{};
+    mutated_body_.reset();
     attempt_n_ = 0;
     resp_from_upstream_ = false;
-    req_body_logged_ = false;
     client_version_ = 11;
   }
 
   // ---- faults: decide and plan (data), then carry the effect out ----------------------------
 
   void plan_exchange() {
-    rec_.method = std::string(req_.method_string());
-    rec_.target = std::string(req_.target());
-    client_keep_alive_ = req_.keep_alive();
-    client_version_ = req_.version();
-    auto header = [this](std::string_view lower) -> std::string_view {
-      auto it = req_.find(lower);
-      if (it == req_.end()) return {};
-      auto v = it->value();
-      return std::string_view(v.data(), v.size());
-    };
+    rec_.method = req_.method_text();
+    rec_.target = req_.target();
+    client_keep_alive_ = req_reader_->keep_alive();
+    client_version_ = req_.version;
+    auto header = [this](std::string_view lower) { return req_.find(lower); };
     for (auto name : logged_headers)
       if (auto v = header(name); !v.empty()) rec_.req_headers.emplace_back(name, v);
-    for (auto const& name : srv_.cfg.log_headers)
-      if (auto v = header(name); !v.empty()) rec_.req_headers.emplace_back(name, v);
+    for (auto const& name : srv_.cfg.log_headers) {
+      bool listed = std::find(std::begin(logged_headers), std::end(logged_headers), name) != std::end(logged_headers);
+      if (auto v = header(name); !v.empty() && !listed) rec_.req_headers.emplace_back(name, v);
+    }
 
     auto snapshot = srv_.fault_set.load(std::memory_order_acquire);
     if (snapshot && !snapshot->faults.empty()) {
       std::optional<json::value> body_json;
-      if (!req_.body().empty() && snapshot->needs_body(route_.cfg.name)) {
+      if (!req_.body.empty() && snapshot->needs_body(route_.cfg.name)) {
         json::error_code jec;
-        auto v = json::parse(req_.body(), jec);
+        auto v = json::parse(req_.body, jec);
         if (!jec) body_json = std::move(v);
       }
       faults::request_view rv;
       rv.route = route_.cfg.name;
-      rv.method = req_.method_string();
+      rv.method = req_.method_text();
       rv.target = req_.target();
       rv.header = header;
       rv.body = body_json ? &*body_json : nullptr;
-      rv.body_present = !req_.body().empty();
+      rv.body_present = !req_.body.empty();
       rv.key = faults::request_key(header("x-stormgate-op"), header("idempotency-key"), seq_text_);
       auto hits = faults::decide(*snapshot, rv, srv_.cfg.seed, core::mono_us());
       if (!hits.empty() && take_fault_slot()) {
@@ -185,20 +292,15 @@ class session : public std::enable_shared_from_this<session>, public closable {
         rec_.faults = std::move(eff_.applied);
       }
     }
-    if (eff_.body) {  // mutate: the record keeps the body as received
-      rec_.req_body = std::move(req_.body());
-      req_body_logged_ = true;
-      req_.body() = std::move(*eff_.body);
+    if (eff_.body) {  // mutate: the record keeps the body as received, the upstream gets this one
+      mutated_body_ = std::move(*eff_.body);
       eff_.body.reset();
     }
-    // the request as it goes upstream
-    req_.set("X-Stormgate-Request-Id", rec_.id);
-    req_.erase(http::field::connection);
-    req_.erase(http::field::keep_alive);
-    req_.erase("Proxy-Connection");
-    req_.version(11);
-    if (req_body_logged_ || req_.has_content_length()) req_.prepare_payload();
+    bool send_length = mutated_body_ || req_reader_->content_length() || req_reader_->chunked();
+    write_upstream_head(up_head_, req_, id_, upstream_body().size(), send_length);
   }
+
+  std::string_view upstream_body() const { return mutated_body_ ? *mutated_body_ : req_.body; }
 
   bool take_fault_slot() {
     auto cap = srv_.cfg.max_active_faults;
@@ -213,8 +315,8 @@ class session : public std::enable_shared_from_this<session>, public closable {
 
   void do_delay() {
     if (eff_.delay_ms <= 0) return on_delay({});
-    timer_.expires_after(std::chrono::milliseconds(eff_.delay_ms));
-    timer_.async_wait(beast::bind_front_handler(&session::on_delay, shared_from_this()));
+    fault_timer_.expires_after(std::chrono::milliseconds(eff_.delay_ms));
+    fault_timer_.async_wait(beast::bind_front_handler(&session::on_delay, shared_from_this()));
   }
 
   void on_delay(beast::error_code ec) {
@@ -228,8 +330,8 @@ class session : public std::enable_shared_from_this<session>, public closable {
         return respond_proxy(eff_.before_status, "stormgate: blackout (fault " + eff_.abort_rule + ")", "fault_abort");
       case faults::answer::reset: return reset_client("fault_abort");
       case faults::answer::hang:
-        timer_.expires_after(srv_.cfg.hang_timeout);
-        return timer_.async_wait(beast::bind_front_handler(&session::on_hang, shared_from_this()));
+        fault_timer_.expires_after(srv_.cfg.hang_timeout);
+        return fault_timer_.async_wait(beast::bind_front_handler(&session::on_hang, shared_from_this()));
     }
   }
 
@@ -256,55 +358,97 @@ class session : public std::enable_shared_from_this<session>, public closable {
     }
     up_reused_ = false;
     up_ = std::make_unique<upstream_conn>(w_.ioc);
-    up_->stream.expires_after(srv_.cfg.connect_timeout);
-    up_->stream.async_connect(route_.endpoints, beast::bind_front_handler(&session::on_connect, shared_from_this()));
+    expect(wait::upstream, srv_.cfg.connect_timeout);
+    asio::async_connect(up_->socket, route_.endpoints, beast::bind_front_handler(&session::on_connect, shared_from_this()));
   }
 
   void on_connect(beast::error_code ec, tcp::endpoint const&) {
+    ec = settle(ec);
     if (ec) return upstream_failed(ec, "connect: ");
     beast::error_code ignored;
-    up_->stream.socket().set_option(tcp::no_delay(true), ignored);
+    up_->socket.set_option(tcp::no_delay(true), ignored);
+    up_->socket.non_blocking(true, ignored);
     do_forward();
   }
 
+  // The upstream's deadline covers sending the request and reading the whole answer.
   void do_forward() {
-    up_->stream.expires_after(srv_.cfg.upstream_timeout);
-    http::async_write(up_->stream, req_, beast::bind_front_handler(&session::on_forward, shared_from_this()));
+    upstream_deadline_ = clock::now() + srv_.cfg.upstream_timeout;
+    auto body = upstream_body();
+    buffers out{asio::buffer(up_head_), asio::buffer(body.data(), body.size())};
+    beast::error_code ec;
+    auto sent = send_now(up_->socket, out, ec);
+    if (ec || sent == asio::buffer_size(out)) return on_forward(ec, sent);
+    expect(wait::upstream, upstream_deadline_);
+    asio::async_write(up_->socket, skip(out, sent), beast::bind_front_handler(&session::on_forward, shared_from_this()));
   }
 
   void on_forward(beast::error_code ec, std::size_t) {
+    ec = settle(ec);
     if (ec) {
       if (up_reused_ && retryable(ec)) return do_connect(false);  // a kept-alive connection the upstream closed
       return upstream_failed(ec, "send: ");
     }
-    do_read_reply();
+    read_reply();
   }
 
-  void do_read_reply() {
-    up_parser_.emplace();
-    up_parser_->body_limit(srv_.cfg.response_body_limit);
-    if (req_.method() == http::verb::head) up_parser_->skip(true);
-    http::async_read(up_->stream, up_->buffer, *up_parser_,
-                     beast::bind_front_handler(&session::on_read_reply, shared_from_this()));
+  void read_reply() {
+    res_reader_.emplace(attempt_n_ == 1 ? res_ : copy_);
+    res_reader_->body_limit(srv_.cfg.response_body_limit);
+    res_reader_->eager(true);
+    if (req_.method == http::verb::head) res_reader_->skip(true);
+    parse_reply();
   }
 
-  void on_read_reply(beast::error_code ec, std::size_t) {
-    if (ec) {
-      if (up_reused_ && !up_parser_->got_some() && retryable(ec)) return do_connect(false);
-      return upstream_failed(ec, "answer: ");
+  void parse_reply() {
+    auto& in = up_->buffer;
+    beast::error_code ec;
+    while (in.size() > 0) {
+      auto n = res_reader_->put(in.data(), ec);
+      in.consume(n);
+      if (ec == http::error::need_more) {
+        ec = {};
+        break;
+      }
+      if (ec) return upstream_failed(ec, "answer: ");
+      if (res_reader_->is_done()) return on_reply();
+      if (n == 0) break;
     }
-    auto res = up_parser_->release();
-    up_parser_.reset();
+    expect(wait::upstream, upstream_deadline_);
+    up_->socket.async_read_some(in.prepare(read_size), beast::bind_front_handler(&session::on_upstream_read, shared_from_this()));
+  }
+
+  void on_upstream_read(beast::error_code ec, std::size_t n) {
+    ec = settle(ec);
+    up_->buffer.commit(n);
+    if (!ec) return parse_reply();
+    bool got_some = res_reader_->got_some();
+    if (ec == asio::error::eof) {
+      if (!got_some) {
+        ec = http::error::end_of_stream;
+      } else {  // an answer that ends with the connection
+        res_reader_->put_eof(ec);
+        if (!ec && res_reader_->is_done()) return on_reply();
+      }
+    }
+    if (up_reused_ && !got_some && retryable(ec)) return do_connect(false);
+    upstream_failed(ec, "answer: ");
+  }
+
+  void on_reply() {
+    auto& answer = attempt_n_ == 1 ? res_ : copy_;
     attempt_record a;
     a.n = attempt_n_;
-    a.status = res.result_int();
+    a.status = answer.status;
     a.latency_us = core::mono_us() - attempt_t0_us_;
     srv_.stats.route(route_.index).observe_upstream(a.latency_us);
-    release_upstream(res.keep_alive());
+    release_upstream(res_reader_->keep_alive());
+    res_reader_.reset();
     if (attempt_n_ == 1) {
-      res_ = std::move(res);
-    } else if (!res.body().empty()) {
-      a.body = std::move(res.body());
+      if (!res_.body.empty()) a.body = res_.body;
+    } else if (!copy_.body.empty()) {
+      copy_bodies_.push_back(copy_.body);  // a deque: the record's views stay valid
+      a.body = copy_bodies_.back();
     }
     rec_.upstream.push_back(std::move(a));
     next_attempt_or_respond();
@@ -313,12 +457,11 @@ class session : public std::enable_shared_from_this<session>, public closable {
   void release_upstream(bool keep) {
     auto& pool = w_.idle[route_.index];
     if (keep && !w_.stopping && pool.size() < 256) {
-      up_->stream.expires_never();
       pool.push_back(std::move(up_));
     } else {
       beast::error_code ignored;
-      up_->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-      up_->stream.socket().close(ignored);
+      up_->socket.shutdown(tcp::socket::shutdown_both, ignored);
+      up_->socket.close(ignored);
       up_.reset();
     }
   }
@@ -330,7 +473,7 @@ class session : public std::enable_shared_from_this<session>, public closable {
     a.latency_us = core::mono_us() - attempt_t0_us_;
     a.error = step + (timeout ? std::string("timeout") : ec.message());
     up_.reset();
-    up_parser_.reset();
+    res_reader_.reset();
     if (attempt_n_ > 1) {  // a duplicate copy failed: the client still gets the first answer
       rec_.upstream.push_back(std::move(a));
       return next_attempt_or_respond();
@@ -344,8 +487,8 @@ class session : public std::enable_shared_from_this<session>, public closable {
   void next_attempt_or_respond() {
     if (attempt_n_ < eff_.copies) {
       if (eff_.spacing_ms <= 0) return do_attempt();
-      timer_.expires_after(std::chrono::milliseconds(eff_.spacing_ms));
-      return timer_.async_wait(beast::bind_front_handler(&session::on_spacing, shared_from_this()));
+      fault_timer_.expires_after(std::chrono::milliseconds(eff_.spacing_ms));
+      return fault_timer_.async_wait(beast::bind_front_handler(&session::on_spacing, shared_from_this()));
     }
     do_respond();
   }
@@ -359,62 +502,60 @@ class session : public std::enable_shared_from_this<session>, public closable {
 
   void do_respond() {
     if (eff_.after != faults::answer::upstream) {
-      if (!res_.body().empty()) rec_.upstream.front().body = std::move(res_.body());
       if (eff_.after == faults::answer::reset) return reset_client("fault_abort");
       return respond_proxy(eff_.after_status, "stormgate: response dropped (fault " + eff_.abort_rule + ")",
                            "fault_abort");
     }
     resp_from_upstream_ = true;
-    res_.version(client_version_);
-    res_.erase(http::field::connection);
-    res_.erase(http::field::keep_alive);
-    res_.keep_alive(client_keep_alive_ && !w_.stopping);
-    if (req_.method() != http::verb::head) res_.prepare_payload();
-    do_write("ok");
+    bool keep = client_keep_alive_ && !w_.stopping;
+    write_client_head(client_head_, res_, client_version_, keep, req_.method == http::verb::head);
+    rec_.resp_status = res_.status;
+    rec_.resp_content_type = res_.find(http::field::content_type);
+    rec_.resp_replayed = res_.find("idempotent-replayed");
+    send_to_client(res_.body, "ok", keep);
   }
 
   void respond_proxy(unsigned status, std::string const& detail, char const* outcome) {
-    res_ = {};
-    res_.result(status);
-    res_.version(client_version_);
-    res_.set(http::field::content_type, "application/json");
-    res_.set(http::field::server, "stormgate");
-    res_.body() = json::serialize(json::object{{"detail", detail}});
-    res_.keep_alive(client_keep_alive_ && !w_.stopping);
-    res_.prepare_payload();
-    do_write(outcome);
+    bool keep = client_keep_alive_ && !w_.stopping;
+    write_proxy_answer(client_head_, own_body_, status, detail, client_version_, keep);
+    rec_.resp_status = status;
+    rec_.resp_content_type = "application/json";
+    rec_.resp_replayed = {};
+    rec_.resp_body = own_body_;
+    send_to_client(own_body_, outcome, keep);
   }
 
-  void do_write(char const* outcome) {
+  void send_to_client(std::string_view body, char const* outcome, bool keep) {
     outcome_ = outcome;
+    keep_client_ = keep;
     rec_.has_resp = true;
-    rec_.resp_status = res_.result_int();
-    if (auto it = res_.find(http::field::content_type); it != res_.end()) rec_.resp_content_type = std::string(it->value());
-    if (auto it = res_.find("idempotent-replayed"); it != res_.end()) rec_.resp_replayed = std::string(it->value());
-    client_.expires_after(srv_.cfg.request_timeout);
-    http::async_write(client_, res_, beast::bind_front_handler(&session::on_write, shared_from_this()));
+    buffers out{asio::buffer(client_head_), asio::buffer(body.data(), body.size())};
+    beast::error_code ec;
+    auto sent = send_now(client_, out, ec);
+    if (ec || sent == asio::buffer_size(out)) return on_write(ec, sent);
+    expect(wait::client_write, srv_.cfg.request_timeout);
+    asio::async_write(client_, skip(out, sent), beast::bind_front_handler(&session::on_write, shared_from_this()));
   }
 
   void on_write(beast::error_code ec, std::size_t) {
-    client_.expires_never();
+    ec = settle(ec);
     if (ec) {
       rec_.has_resp = false;
       finish("client_gone", ec == beast::error::timeout ? "timeout writing the answer" : ec.message());
       return close_client();
     }
-    bool keep = res_.keep_alive();
     finish(outcome_);
     if (lingering_close_) return do_linger();
-    if (!keep) return close_client();
-    do_read_request();
+    if (!keep_client_) return close_client();
+    read_request();
   }
 
   // After an error answer, the client may still be sending: closing now would reset the connection
   // and could destroy the answer in flight. Stop sending, drain what comes (bounded), then close.
   void do_linger() {
     beast::error_code ec;
-    client_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    client_.expires_after(std::chrono::seconds(1));
+    client_.shutdown(tcp::socket::shutdown_send, ec);
+    expect(wait::linger, std::chrono::seconds(1));
     do_drain();
   }
 
@@ -424,21 +565,25 @@ class session : public std::enable_shared_from_this<session>, public closable {
   }
 
   void on_drain(beast::error_code ec, std::size_t) {
-    if (ec || w_.stopping) return close_client();
+    if (ec || w_.stopping) {
+      settle(ec);
+      return close_client();
+    }
     do_drain();
   }
 
   void reset_client(char const* outcome) {
     beast::error_code ec;
-    client_.socket().set_option(asio::socket_base::linger(true, 0), ec);
-    client_.socket().close(ec);
+    client_.set_option(asio::socket_base::linger(true, 0), ec);
+    client_.close(ec);
     finish(outcome);
   }
 
   void close_client() {
     beast::error_code ec;
-    client_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    client_.socket().close(ec);
+    phase_ = wait::none;
+    client_.shutdown(tcp::socket::shutdown_send, ec);
+    client_.close(ec);
   }
 
   // ---- the one exit of an exchange ------------------------------------------------------------
@@ -450,47 +595,56 @@ class session : public std::enable_shared_from_this<session>, public closable {
     rec_.latency_us = core::mono_us() - t0_us_;
     rec_.outcome = outcome;
     if (!why.empty() && rec_.error.empty()) rec_.error = std::move(why);
-    if (!req_body_logged_ && !req_.body().empty()) rec_.req_body = std::move(req_.body());
-    if (!res_.body().empty()) {
-      if (resp_from_upstream_ && !rec_.upstream.empty()) rec_.upstream.front().body = std::move(res_.body());
-      else if (rec_.has_resp) rec_.resp_body = std::move(res_.body());
-    }
+    if (!req_.body.empty()) rec_.req_body = req_.body;
     rec_.resp_is_upstream = resp_from_upstream_ && rec_.has_resp;
     if (holding_slot_) {
       srv_.stats.active_faults.fetch_sub(1, std::memory_order_relaxed);
       holding_slot_ = false;
     }
-    srv_.record(std::move(rec_), route_.index);
-    req_ = {};
-    res_ = {};
+    srv_.record(rec_, route_.index);
+    rec_.clear();
+    copy_bodies_.clear();
+    mutated_body_.reset();
+    req_.clear();
+    res_.clear();
   }
 
   server& srv_;
   worker& w_;
   route_state& route_;
-  beast::tcp_stream client_;
+  stream_socket client_;
   beast::flat_buffer buf_;
-  std::optional<http::request_parser<http::string_body>> parser_;
-  http::request<http::string_body> req_;
-  http::response<http::string_body> res_;
+  http_message req_;
+  http_message res_;   // the first copy's answer: the one the client gets
+  http_message copy_;  // answers of further copies (duplicate)
+  std::optional<message_reader<true>> req_reader_;
+  std::optional<message_reader<false>> res_reader_;
+  std::string up_head_, client_head_, own_body_;
+  std::optional<std::string> mutated_body_;
+  std::deque<std::string> copy_bodies_;
   std::unique_ptr<upstream_conn> up_;
   bool up_reused_ = false;
-  std::optional<http::response_parser<http::string_body>> up_parser_;
-  asio::steady_timer timer_;
-  std::uint64_t conn_;
 
+  steady_timer watchdog_;
+  steady_timer fault_timer_;  // delay, hang, duplicate spacing
+  wait phase_ = wait::none;
+  bool armed_ = false, fired_ = false;
+  std::uint64_t watchdog_gen_ = 0;
+  clock::time_point deadline_{}, armed_until_{}, upstream_deadline_{};
+  std::optional<clock::time_point> request_deadline_;
+
+  std::uint64_t conn_;
   exchange_record rec_;
+  std::string id_;
+  std::string_view seq_text_;
   bool in_exchange_ = false;
   bool holding_slot_ = false;
   bool client_keep_alive_ = false;
+  bool keep_client_ = false;
   bool resp_from_upstream_ = false;
-  bool req_body_logged_ = false;
   bool lingering_close_ = false;
-  bool reading_ = false;
-  bool read_timed_out_ = false;
+  bool continue_sent_ = false;
   unsigned client_version_ = 11;
-  std::uint64_t seq_ = 0;
-  std::string seq_text_;
   std::int64_t t0_us_ = 0;
   std::int64_t attempt_t0_us_ = 0;
   int attempt_n_ = 0;
@@ -500,7 +654,7 @@ class session : public std::enable_shared_from_this<session>, public closable {
 
 }  // namespace
 
-void start_session(server& srv, worker& w, route_state& r, tcp::socket socket) {
+void start_session(server& srv, worker& w, route_state& r, stream_socket socket) {
   std::make_shared<session>(srv, w, r, std::move(socket))->run();
 }
 

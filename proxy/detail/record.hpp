@@ -1,14 +1,15 @@
-// What the traffic log holds (docs/formats.md): exchange records filled by sessions, serialised on
-// the writer thread; control and run records built as JSON.
+// What the traffic log holds (docs/formats.md). A session fills an exchange_record whose text fields
+// point into its own buffers (the request and answers as they were read), and formats it into one
+// line when the exchange ends; control and run records are built as JSON.
 #pragma once
 #include "core/time.hpp"
 
-#include <boost/json/value.hpp>
+#include <boost/json/array.hpp>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
-#include <variant>
 #include <vector>
 
 namespace stormgate::proxy::detail {
@@ -18,32 +19,36 @@ struct attempt_record {
   unsigned status = 0;  // 0 when there was no answer
   std::int64_t latency_us = 0;
   std::string error;    // "" when the upstream answered
-  std::optional<std::string> body;
+  std::optional<std::string_view> body;
 };
 
 struct exchange_record {
-  std::string id;
-  std::string route;
+  std::string_view id;
+  std::string_view route;
   std::uint64_t conn = 0;
   core::sys_us ts{};
   core::sys_us ts_end{};
-  std::string method;
-  std::string target;
-  std::vector<std::pair<std::string, std::string>> req_headers;  // lower-case names
-  std::optional<std::string> req_body;                          // raw, as received
+  std::string_view method;
+  std::string_view target;
+  std::vector<std::pair<std::string_view, std::string_view>> req_headers;  // lower-case names
+  std::optional<std::string_view> req_body;                               // raw, as received
   boost::json::array faults;
   std::vector<attempt_record> upstream;
   bool has_resp = false;
   unsigned resp_status = 0;
-  std::optional<std::string> resp_body;
+  std::optional<std::string_view> resp_body;
   bool resp_is_upstream = false;  // the client got upstream[0]'s answer: resp.body is upstream[0].body
-  std::string resp_content_type;
-  std::string resp_replayed;
+  std::string_view resp_content_type;
+  std::string_view resp_replayed;
   std::int64_t latency_us = 0;
-  std::string outcome;
+  std::string_view outcome;
   std::string error;  // why, for client_error / upstream_error / upstream_timeout
+
+  void clear();  // for the next exchange; the vectors keep their room
 };
 
-using log_record = std::variant<exchange_record, boost::json::object>;
+// Appends the record as one JSON line (no newline). A body up to `body_limit` bytes that is JSON is
+// logged as that JSON; any other body as {"bytes": n, "sha256": hex}.
+void format_exchange(std::string& out, exchange_record const& x, std::size_t body_limit);
 
 }  // namespace stormgate::proxy::detail

@@ -4,12 +4,15 @@
 #include "faults/faults.hpp"
 #include "net/net.hpp"
 #include "proxy/detail/metrics.hpp"
+#include "proxy/detail/record.hpp"
 #include "proxy/detail/traffic_log.hpp"
 #include "proxy/proxy.hpp"
 
+#include <boost/asio/basic_stream_socket.hpp>
+#include <boost/asio/basic_waitable_timer.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <atomic>
 #include <memory>
 #include <mutex>
@@ -21,6 +24,11 @@ namespace stormgate::proxy::detail {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
+// The data path's I/O objects name the worker's executor type: no type-erased executor per operation.
+using executor = asio::io_context::executor_type;
+using stream_socket = asio::basic_stream_socket<tcp, executor>;
+using steady_timer =
+    asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>, executor>;
 
 struct route_state {
   std::size_t index = 0;
@@ -33,9 +41,9 @@ struct route_state {
 
 // A kept-alive connection to an upstream, with the bytes read past the last answer.
 struct upstream_conn {
-  beast::tcp_stream stream;
+  stream_socket socket;
   beast::flat_buffer buffer;
-  explicit upstream_conn(asio::io_context& ioc) : stream(ioc) {}
+  explicit upstream_conn(asio::io_context& ioc) : socket(ioc.get_executor()) {}
 };
 
 // Something the worker must reach at shutdown; held by raw pointer, removed in the destructor.
@@ -74,12 +82,12 @@ class server {
   void set_fault(faults::fault f, bool keep_state);
   bool clear_fault(std::string const& name);
   std::vector<std::string> reset_faults();
-  // Every finished exchange goes through here: metrics, count, log.
-  void record(exchange_record&& r, std::size_t route_index);
+  // Every finished exchange goes through here: metrics, count, and its line in the log.
+  void record(exchange_record const& r, std::size_t route_index);
 };
 
 // session.cpp: one client connection on a route.
-void start_session(server& srv, worker& w, route_state& r, tcp::socket socket);
+void start_session(server& srv, worker& w, route_state& r, stream_socket socket);
 // admin_api.cpp: one connection to the admin listener.
 void start_admin_session(server& srv, worker& w, tcp::socket socket);
 

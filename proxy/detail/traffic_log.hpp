@@ -1,10 +1,9 @@
-// The traffic log: sessions push finished records into a bounded queue; one writer thread
-// serialises whole lines, rotates by size and flushes at stop.
+// The traffic log: sessions push finished records, each one line already formatted, into a bounded
+// queue; one writer thread writes whole lines, rotates by size and flushes at stop.
 // Policy for a full queue: the record is dropped and counted (`dropped` in /metrics, /stats and
 // the stop record), and the first drop is reported on stderr — never silently, never blocking.
 #pragma once
-#include "proxy/detail/record.hpp"
-
+#include <boost/json/object.hpp>
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
@@ -17,19 +16,17 @@ namespace stormgate::proxy::detail {
 
 class traffic_log {
  public:
-  traffic_log(std::string path, std::uint64_t rotate_bytes, std::size_t body_limit, std::size_t capacity);
+  traffic_log(std::string path, std::uint64_t rotate_bytes, std::size_t capacity);
   ~traffic_log();
   bool open(std::string& err);   // opens (appends) and starts the writer; false with err on failure
   bool enabled() const { return !path_.empty(); }
-  void push(log_record r);       // never blocks for I/O
+  void push(std::string line);           // one record, no newline; never blocks for I/O
+  void push(boost::json::object const& record);
   void stop();                   // writes everything queued, flushes, closes; idempotent
 
   std::uint64_t written() const { return written_.load(std::memory_order_relaxed); }
   std::uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
   std::size_t queued();
-
-  // Serialises one record as one line (no newline); used by the writer and by tests.
-  std::string serialise(log_record const& r) const;
 
  private:
   void run();
@@ -38,14 +35,13 @@ class traffic_log {
 
   std::string path_;
   std::uint64_t rotate_bytes_;
-  std::size_t body_limit_;
   std::size_t capacity_;
   std::FILE* file_ = nullptr;
   std::uint64_t file_bytes_ = 0;
   int next_index_ = 1;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<log_record> queue_;
+  std::vector<std::string> queue_;
   bool stopping_ = false;
   bool stopped_ = false;
   std::thread writer_;

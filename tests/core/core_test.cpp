@@ -24,6 +24,23 @@ TEST_CASE("rfc3339 round trip with microseconds", "[core][time]") {
   CHECK_FALSE(core::parse_rfc3339_us("2026-13-24T00:23:04Z"));
 }
 
+TEST_CASE("rfc3339 formatting agrees with the parser over leap days, centuries and pre-1970 times", "[core][time]") {
+  CHECK(core::rfc3339_us(core::sys_us(std::chrono::microseconds(0))) == "1970-01-01T00:00:00.000000Z");
+  CHECK(core::rfc3339_us(core::sys_us(std::chrono::microseconds(-1))) == "1969-12-31T23:59:59.999999Z");
+  CHECK(core::rfc3339_us(core::sys_us(std::chrono::microseconds(951782400000000))) == "2000-02-29T00:00:00.000000Z");
+  CHECK(core::rfc3339_us(core::sys_us(std::chrono::microseconds(4107542399999999))) == "2100-02-28T23:59:59.999999Z");
+  std::string appended = "x";
+  core::append_rfc3339_us(appended, core::sys_us(std::chrono::microseconds(1795479784418024)));
+  CHECK(appended == "x2026-11-24T00:23:04.418024Z");
+  std::uint64_t x = 88172645463325252ull;  // xorshift: times from 1901 to 2104, bounded count
+  for (int i = 0; i < 20000; ++i) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    auto us = static_cast<std::int64_t>(x % 6'400'000'000'000'000ull) - 2'150'000'000'000'000;
+    auto s = core::rfc3339_us(core::sys_us(std::chrono::microseconds(us)));
+    REQUIRE(core::parse_rfc3339_us(s) == us);
+  }
+}
+
 TEST_CASE("fault decisions depend only on seed, name and key", "[core][hash]") {
   CHECK(core::hash64(42, {"a", "b"}) == core::hash64(42, {"a", "b"}));
   CHECK(core::hash64(42, {"a", "b"}) != core::hash64(43, {"a", "b"}));
@@ -100,4 +117,26 @@ TEST_CASE("child processes announce their listeners and are stopped within bound
   CHECK(code == 128 + 9);  // ignored SIGTERM, so SIGKILL
   CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(4));
   CHECK_FALSE(sleeper.listening("x", std::chrono::milliseconds(50)));
+}
+
+TEST_CASE("append_json_string: escapes, keeps UTF-8, replaces bytes that are not UTF-8", "[core][json]") {
+  auto lit = [](std::string_view s) {
+    std::string out;
+    core::append_json_string(out, s);
+    return out;
+  };
+  CHECK(lit("plain") == "\"plain\"");
+  CHECK(lit("a\"b\\c\nd\te\r") == R"("a\"b\\c\nd\te\r")");
+  CHECK(lit(std::string_view("\x01\x1f\0", 3)) == R"("\u0001\u001f\u0000")");
+  CHECK(lit("Gr\xC3\xBC\xC3\x9F \xE2\x82\xAC \xF0\x9F\x98\x80") == "\"Gr\xC3\xBC\xC3\x9F \xE2\x82\xAC \xF0\x9F\x98\x80\"");
+  CHECK(lit("a\xFF" "b") == "\"a\xEF\xBF\xBD" "b\"");
+  CHECK(lit("\xC3") == "\"\xEF\xBF\xBD\"");              // cut short
+  CHECK(lit("\xC0\xAF") == "\"\xEF\xBF\xBD\xEF\xBF\xBD\"");  // overlong
+  CHECK(lit("\xED\xA0\x80") == "\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\"");  // a surrogate
+  std::string all;
+  for (int c = 0; c < 256; ++c) all += static_cast<char>(c);
+  std::string err;
+  auto back = core::parse_json(lit(all), err);
+  REQUIRE(back);
+  CHECK(back->as_string().subview(0, 128) == all.substr(0, 128));
 }

@@ -94,6 +94,22 @@ class raw_conn {
   bool reset_ = false;
 };
 
+// A listening TCP socket on 127.0.0.1 with a free port (for the tests' own small upstreams).
+inline int listen_loopback(int& port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  ::listen(fd, 16);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  port = ntohs(a.sin_port);
+  return fd;
+}
+
 inline unsigned status_of(std::string const& response) {
   if (response.size() < 12 || response.rfind("HTTP/1.", 0) != 0) return 0;
   return static_cast<unsigned>(std::stoul(response.substr(9, 3)));
