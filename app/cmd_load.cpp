@@ -26,6 +26,11 @@ void add_load_commands(CLI::App& app, int& exit_code) {
   cmd->add_option("--seed", opt->seed, "seed of ops, agents and amounts")->envname("LIVE_TEST_SEED")->capture_default_str();
   cmd->add_option("--history", opt->history, "history file (JSONL)")->required();
   cmd->add_option("--backend-pid", opt->backend_pid, "sample the backend's RSS from /proc/PID");
+  cmd->add_option("--backend-pid-file", opt->backend_pid_file,
+                  "as --backend-pid, the PID read from FILE at every sample (follows a restarted backend)");
+  cmd->add_option("--sample-interval-ms", opt->sample_interval_ms, "memory sample interval")
+      ->check(CLI::Range(100, 3600000))
+      ->capture_default_str();
   cmd->add_option("--restart-command", opt->restart_command, "shell command restarting the backend (crash_replay)");
   cmd->add_option("--shard", *shard_text, "I/N: this client's share (op ids prefixed sIofN-, disjoint agents)");
   cmd->add_option("--mix", opt->mix, "soak mix: default (writes and reads) or read (balance reads only)")

@@ -28,7 +28,6 @@ namespace json = boost::json;
 namespace {
 
 constexpr std::int64_t slice_us = 10'000'000;
-constexpr auto sample_every = std::chrono::seconds(5);
 
 auto tok() { return asio::as_tuple(asio::use_awaitable); }
 
@@ -515,7 +514,7 @@ asio::awaitable<void> driver::tick() {
 }
 
 asio::awaitable<void> driver::sample_memory() {
-  bool proc = opt_.backend_pid > 0;
+  bool proc = opt_.backend_pid > 0 || !opt_.backend_pid_file.empty();
   bool metrics = !proc && !profile_.fields.rss_bytes.empty() && profile_.has("metrics");
   if (!proc && !metrics) co_return;
   auto client = make_client(co_await asio::this_coro::executor);
@@ -523,9 +522,11 @@ asio::awaitable<void> driver::sample_memory() {
   while (!done_) {
     std::optional<double> rss;
     if (proc) {
-      std::ifstream in("/proc/" + std::to_string(opt_.backend_pid) + "/statm");
+      int pid = opt_.backend_pid;
+      if (!opt_.backend_pid_file.empty()) std::ifstream(opt_.backend_pid_file) >> pid;  // mid-restart: no sample
+      std::ifstream in("/proc/" + std::to_string(pid) + "/statm");
       long long size = 0, resident = 0;
-      if (in >> size >> resident) rss = static_cast<double>(resident) * static_cast<double>(page);
+      if (pid > 0 && in >> size >> resident) rss = static_cast<double>(resident) * static_cast<double>(page);
     } else {
       http_request req;
       req.method = profile_.ops.at("metrics").method;
@@ -548,7 +549,7 @@ asio::awaitable<void> driver::sample_memory() {
               {"value", {{"rss_bytes", static_cast<std::int64_t>(*rss)}, {"source", proc ? "proc" : "metrics"}}}});
     }
     if (done_) break;
-    sample_timer_.expires_after(sample_every);
+    sample_timer_.expires_after(std::chrono::milliseconds(opt_.sample_interval_ms));
     co_await sample_timer_.async_wait(tok());
   }
 }

@@ -38,6 +38,8 @@ struct options {
   std::uint64_t seed = 42;
   std::string history;
   int backend_pid = 0;
+  std::string backend_pid_file;  // read again at every sample: a restarted backend is followed
+  int sample_interval_ms = 5000;  // memory samples
   std::string restart_command;  // overrides the profile's [restart] command
   shard part;
   bool quiet = false;

@@ -1,5 +1,6 @@
 // `stormgate load` against the reference backend (`stormgate backend`), the KARMA stub and the proxy,
 // all real processes on 127.0.0.1.
+#include "core/time.hpp"
 #include "load/load.hpp"
 #include "tests/load/history_check.hpp"
 #include "tests/support/catch.hpp"
@@ -186,6 +187,26 @@ TEST_CASE("the soak samples the backend's memory and SIGINT ends the run with in
   CHECK(test::str(samples.front().at("value").as_object(), "source") == "proc");
   CHECK(samples.front().at("value").at("rss_bytes").as_int64() > 100000);
   CHECK(test::of_type(recs, "invoke").size() > 100);
+
+  // a PID file is read at every sample: a backend that appears (or is restarted) mid-run is followed
+  auto h3 = s.dir.file("soak3.jsonl");
+  auto pidfile = s.dir.file("later.pid");
+  test::process late({"load", "--target", "reference", "--base-url", s.credits_url, "--history", h3, "--quiet",
+                      "--scenario", "soak", "--duration", "2", "--concurrency", "4", "--backend-pid-file", pidfile,
+                      "--sample-interval-ms", "200"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  auto written_us = core::now_us().time_since_epoch().count();
+  std::ofstream(pidfile) << s.backend->pid() << "\n";
+  auto late_rc = late.wait_exit(std::chrono::seconds(30));
+  REQUIRE(late_rc);
+  CHECK(*late_rc == 0);
+  auto recs3 = test::read_history(h3);
+  auto samples3 = test::of_type(recs3, "sample");
+  CHECK(samples3.size() >= 3);
+  for (auto const& x : samples3) {
+    CHECK(test::str(x.at("value").as_object(), "source") == "proc");
+    CHECK(core::parse_rfc3339_us(x.at("ts").as_string()) >= written_us);  // none before the file existed
+  }
 
   // metrics source, then SIGINT in the middle of a long soak
   auto h2 = s.dir.file("soak2.jsonl");
