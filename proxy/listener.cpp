@@ -76,15 +76,14 @@ std::vector<std::string> server::reset_faults() {
   return names;
 }
 
-void server::record(exchange_record const& r, std::size_t route_index) {
+void server::record(exchange_record const& r, std::size_t route_index, std::string& line) {
   stats.route(route_index).count_status(r.has_resp ? r.resp_status : 0);
   if (r.outcome == "client_error") stats.route(route_index).client_errors.fetch_add(1, std::memory_order_relaxed);
   exchanges.fetch_add(1, std::memory_order_relaxed);
   if (!log.enabled()) return;
-  std::string line;
-  line.reserve(768 + r.req_body.value_or("").size() + 2 * (r.upstream.empty() ? 0 : r.upstream[0].body.value_or("").size()));
+  line.clear();
   format_exchange(line, r, cfg.log_body_limit);
-  log.push(std::move(line));
+  log.push(line);
 }
 
 namespace {

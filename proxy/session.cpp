@@ -591,8 +591,8 @@ class session : public std::enable_shared_from_this<session>, public closable {
   void finish(char const* outcome, std::string why = {}) {
     if (!in_exchange_) return;
     in_exchange_ = false;
-    rec_.ts_end = core::now_us();
     rec_.latency_us = core::mono_us() - t0_us_;
+    rec_.ts_end = rec_.ts + std::chrono::microseconds(rec_.latency_us);
     rec_.outcome = outcome;
     if (!why.empty() && rec_.error.empty()) rec_.error = std::move(why);
     if (!req_.body.empty()) rec_.req_body = req_.body;
@@ -601,7 +601,7 @@ class session : public std::enable_shared_from_this<session>, public closable {
       srv_.stats.active_faults.fetch_sub(1, std::memory_order_relaxed);
       holding_slot_ = false;
     }
-    srv_.record(rec_, route_.index);
+    srv_.record(rec_, route_.index, log_line_);
     rec_.clear();
     copy_bodies_.clear();
     mutated_body_.reset();
@@ -635,6 +635,7 @@ class session : public std::enable_shared_from_this<session>, public closable {
 
   std::uint64_t conn_;
   exchange_record rec_;
+  std::string log_line_;
   std::string id_;
   std::string_view seq_text_;
   bool in_exchange_ = false;

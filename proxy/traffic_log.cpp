@@ -40,20 +40,27 @@ bool traffic_log::open(std::string& err) {
 }
 
 void traffic_log::push(json::object const& record) {
-  if (path_.empty()) return;
-  push(json::serialize(record));
+  auto line = json::serialize(record);
+  push(line);
 }
 
-void traffic_log::push(std::string line) {
+void traffic_log::push(std::string& line) {
   if (path_.empty()) return;
   std::lock_guard lk(mu_);
   if (stopped_ || queue_.size() >= capacity_) {
     if (dropped_.fetch_add(1, std::memory_order_relaxed) == 0)
       std::fprintf(stderr, "stormgate proxy: traffic log queue full (%zu records): dropping records, counted as "
                            "'dropped' in /metrics and the stop record\n", capacity_);
+    line.clear();
     return;
   }
   queue_.push_back(std::move(line));
+  if (spare_.empty()) {
+    line = std::string();
+  } else {
+    line = std::move(spare_.back());
+    spare_.pop_back();
+  }
   if (queue_.size() == capacity_ / 2) cv_.notify_one();
 }
 
@@ -91,8 +98,16 @@ void traffic_log::run() {
     if (stop) break;
     for (auto const& line : batch) write_line(line);
     written_.fetch_add(batch.size(), std::memory_order_relaxed);
-    batch.clear();
     std::fflush(file_);
+    {  // the written lines' buffers go back to the sessions, so that a record costs no allocation
+      std::lock_guard lk(mu_);
+      for (auto& line : batch) {
+        if (spare_.size() >= spare_limit || line.capacity() > 64 * 1024) continue;
+        line.clear();
+        spare_.push_back(std::move(line));
+      }
+    }
+    batch.clear();
   }
 }
 

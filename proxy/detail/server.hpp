@@ -82,8 +82,9 @@ class server {
   void set_fault(faults::fault f, bool keep_state);
   bool clear_fault(std::string const& name);
   std::vector<std::string> reset_faults();
-  // Every finished exchange goes through here: metrics, count, and its line in the log.
-  void record(exchange_record const& r, std::size_t route_index);
+  // Every finished exchange goes through here: metrics, count, and its line in the log, formatted
+  // into `line` (the session's buffer, handed back empty for its next record).
+  void record(exchange_record const& r, std::size_t route_index, std::string& line);
 };
 
 // session.cpp: one client connection on a route.

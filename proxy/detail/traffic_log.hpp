@@ -20,7 +20,9 @@ class traffic_log {
   ~traffic_log();
   bool open(std::string& err);   // opens (appends) and starts the writer; false with err on failure
   bool enabled() const { return !path_.empty(); }
-  void push(std::string line);           // one record, no newline; never blocks for I/O
+  // One record, no newline; never blocks for I/O. Takes the line and leaves in `line` an empty
+  // buffer (one the writer is done with, when there is one) for the caller's next record.
+  void push(std::string& line);
   void push(boost::json::object const& record);
   void stop();                   // writes everything queued, flushes, closes; idempotent
 
@@ -42,6 +44,8 @@ class traffic_log {
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::string> queue_;
+  std::vector<std::string> spare_;  // written lines' buffers, for reuse
+  static constexpr std::size_t spare_limit = 4096;
   bool stopping_ = false;
   bool stopped_ = false;
   std::thread writer_;
