@@ -4,6 +4,7 @@
 #include "core/time.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -111,7 +112,15 @@ void step_all(pass_state& ps, record const& rec) {
   }
 }
 
-core::result<void> read_file(pass_state& ps, record_parser& parser, log_kind kind, std::string const& path) {
+void prefetch_all(pass_state& ps, record const& rec) {
+  for (auto& g : ps.gates) g->prefetch(rec);
+}
+
+// Each parser fills its own records: the two take turns, so that the gates can prefetch what the
+// next record touches while they fold the one before (their per-op state is a cache miss).
+using parser_pair = std::array<record_parser, 2>;
+
+core::result<void> read_file(pass_state& ps, parser_pair& parsers, log_kind kind, std::string const& path) {
   ps.files.push_back(path);
   std::string const* name = &ps.files.back();
   line_source src(path);
@@ -119,10 +128,17 @@ core::result<void> read_file(pass_state& ps, record_parser& parser, log_kind kin
   std::string_view line;
   std::string err;
   std::uint64_t n = 0;
-  record rec{};
+  std::array<record, 2> recs{};
+  std::size_t cur = 0;   // the parser and record of the line being read
+  bool ahead = false;    // recs[cur ^ 1] is read but not yet stepped
   std::map<std::string, std::uint64_t> ignored;
+  auto step_ahead = [&] {
+    if (ahead) step_all(ps, recs[cur ^ 1]);
+    ahead = false;
+  };
   while (src.next(line)) {
-    if (!parser.parse(kind, line, {name, src.line_no()}, rec, err)) {
+    auto& rec = recs[cur];
+    if (!parsers[cur].parse(kind, line, {name, src.line_no()}, rec, err)) {
       if (src.last_torn()) {
         ps.report.notes.push_back(path + ":" + std::to_string(src.line_no()) + ": torn last line ignored (" + err + ")");
         break;
@@ -130,13 +146,17 @@ core::result<void> read_file(pass_state& ps, record_parser& parser, log_kind kin
       return core::data_error(path + ":" + std::to_string(src.line_no()), err);
     }
     ++n;
-    if (rec.kind == record_kind::summary) continue;
-    if (rec.kind == record_kind::ignored) {
-      ++ignored[std::string(rec.ignored_type)];
+    if (rec.kind == record_kind::summary || rec.kind == record_kind::ignored) {
+      if (rec.kind == record_kind::ignored) ++ignored[std::string(rec.ignored_type)];
+      step_ahead();  // its line is about to be overwritten: the source keeps only one line back
       continue;
     }
-    step_all(ps, rec);
+    prefetch_all(ps, rec);
+    step_ahead();
+    ahead = true;
+    cur ^= 1;
   }
+  step_ahead();
   for (auto const& [type, count] : ignored)
     ps.report.notes.push_back(path + ": " + std::to_string(count) + " records of type \"" + type + "\" not read by the checker");
   if (n == 0) return core::data_error(path, "no records: an empty log is not a PASS");
@@ -163,13 +183,13 @@ core::result<check_report> run_check(check_options const& opts) {
   ps.gate_errors.resize(ps.gates.size());
   ps.scen = make_scenarios(ps.ctx);
 
-  record_parser parser(ps.ctx);
+  parser_pair parsers{record_parser(ps.ctx), record_parser(ps.ctx)};
   for (auto const& f : expand_traffic(opts.traffic))
-    if (auto r = read_file(ps, parser, log_kind::traffic, f); !r) return r.error();
+    if (auto r = read_file(ps, parsers, log_kind::traffic, f); !r) return r.error();
   for (auto const& f : opts.history)
-    if (auto r = read_file(ps, parser, log_kind::history, f); !r) return r.error();
+    if (auto r = read_file(ps, parsers, log_kind::history, f); !r) return r.error();
   if (opts.journal) {
-    auto r = read_file(ps, parser, log_kind::journal, *opts.journal);
+    auto r = read_file(ps, parsers, log_kind::journal, *opts.journal);
     if (!r) {
       // an empty journal is allowed to be empty only when nothing was written: still an error to say
       return r.error();

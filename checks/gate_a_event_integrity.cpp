@@ -4,13 +4,9 @@
 #include "checks/detail/model.hpp"
 
 #include <algorithm>
-#include <deque>
-#include <functional>
 
 namespace stormgate::checks::detail {
 namespace {
-
-std::uint64_t h64(std::string_view s) { return std::hash<std::string_view>{}(s); }
 
 bool is_effect_op(std::string_view f) {
   return is_write(f) || f == "request_approval" || f == "approve" || f == "deny";
@@ -19,6 +15,11 @@ bool is_effect_op(std::string_view f) {
 class gate_a final : public gate_fold {
  public:
   explicit gate_a(context const& ctx) : ctx_(ctx) {}
+
+  void prefetch(record const& r) override {
+    if (r.kind != record_kind::exchange || !is_effect_op(r.x->f) || r.x->op_key.empty()) return;
+    ops_.prefetch(r.x->op_hash);
+  }
 
   void step(record const& r) override {
     if (r.kind == record_kind::exchange) on_exchange(*r.x, r.src);
@@ -98,7 +99,6 @@ class gate_a final : public gate_fold {
   struct op_state {
     std::uint64_t first_effect = 0;  // hash of the first applied effect's event_id
     std::uint32_t effects = 0;
-    std::int64_t last_us = 0;
     bool reported = false;
   };
   struct cause {
@@ -108,9 +108,7 @@ class gate_a final : public gate_fold {
   };
 
   context const& ctx_;
-  op_table<op_state> ops_;
-  std::deque<std::pair<std::int64_t, std::uint64_t>> order_;  // (ts_end, op) for eviction
-  std::int64_t max_ts_ = 0;
+  op_window<op_state> ops_;
   std::uint64_t write_ops_ = 0, ungrouped_ = 0;
   evidence op_ev_, dup_ev_, journal_ev_;
   // journal
@@ -120,16 +118,6 @@ class gate_a final : public gate_fold {
   std::vector<cause> causes_;
   std::string const* journal_file_ = nullptr;
 
-  static constexpr std::int64_t window_us = 60'000'000;  // a retry of an op comes within a minute
-
-  void evict() {
-    while (!order_.empty() && order_.front().first < max_ts_ - window_us) {
-      auto* st = ops_.find(order_.front().second);
-      if (st && st->last_us < max_ts_ - window_us) ops_.erase(order_.front().second);
-      order_.pop_front();
-    }
-  }
-
   void on_exchange(exchange const& x, source const& src) {
     if (!is_effect_op(x.f)) return;
     ++write_ops_;
@@ -137,12 +125,8 @@ class gate_a final : public gate_fold {
       ++ungrouped_;
       return;
     }
-    auto key = h64(x.op_key);
-    max_ts_ = std::max(max_ts_, x.ts_end_us);
     bool fresh;
-    auto& st = ops_.get(key, fresh);
-    st.last_us = x.ts_end_us;
-    if (fresh) order_.emplace_back(x.ts_end_us, key);
+    auto& st = ops_.touch(x.op_hash, x.ts_end_us, fresh);
     bool by_id = ctx_.has_event_id();
     for (auto const& a : x.upstream) {
       if (!ok2xx(a.status)) continue;
@@ -168,7 +152,7 @@ class gate_a final : public gate_fold {
       else if (!by_id) why += " (two balance steps: the target answered 2xx to more than one attempt)";
       op_ev_.add(x.op_key, src, std::move(why));
     }
-    if (order_.size() > 1024) evict();
+    if (ops_.queued() > 1024) ops_.evict(false, [](op_state&) {});
   }
 
   void on_event(journal_event const& e, source const& src) {

@@ -5,15 +5,12 @@
 
 #include <algorithm>
 #include <deque>
-#include <functional>
-#include <map>
 
 namespace stormgate::checks::detail {
 namespace {
 
 constexpr double tolerance = 0.01;
 
-std::uint64_t h64(std::string_view s) { return std::hash<std::string_view>{}(s); }
 std::int64_t chain_key(double v) { return std::llround(v * 1000.0); }
 
 // Applied amount of a write, after a proxy `mutate` of the amount: the upstream saw the new value.
@@ -66,6 +63,11 @@ class gate_b final : public gate_fold {
  public:
   explicit gate_b(context const& ctx) : ctx_(ctx) {}
 
+  void prefetch(record const& r) override {
+    if (r.kind != record_kind::exchange || !is_write(r.x->f) || r.x->agent_id.empty() || r.x->op_key.empty()) return;
+    ops_.prefetch(r.x->op_hash);
+  }
+
   void step(record const& r) override {
     switch (r.kind) {
       case record_kind::exchange: on_exchange(*r.x, r.src); break;
@@ -100,7 +102,6 @@ class gate_b final : public gate_fold {
   struct op_state {
     std::uint64_t first_effect = 0;
     bool confirmed = false;
-    std::int64_t last_us = 0;
     std::vector<pending_unknown> unknown;
   };
   struct digest_tracker {
@@ -116,23 +117,16 @@ class gate_b final : public gate_fold {
   };
 
   context const& ctx_;
-  std::map<std::string, agent_state, std::less<>> agents_;
-  op_table<op_state> ops_;
-  std::deque<std::pair<std::int64_t, std::uint64_t>> order_;
-  std::int64_t max_ts_ = 0;
+  string_map<agent_state> agents_;
+  op_window<op_state> ops_;
   evidence drift_ev_, chain_ev_, nan_ev_, neg_ev_, digest_ev_;
   std::uint64_t reads_ = 0, effects_ = 0, unknown_effects_ = 0, digest_compared_ = 0;
   digest_tracker traffic_digest_, history_digest_;
   // journal
-  std::map<std::string, journal_agent, std::less<>> journal_;
+  string_map<journal_agent> journal_;
   std::uint64_t journal_links_ = 0;
-  static constexpr std::int64_t window_us = 60'000'000;  // a retry of an op comes within a minute
 
-  agent_state& agent(std::string_view id) {
-    auto it = agents_.find(id);
-    if (it == agents_.end()) it = agents_.emplace(std::string(id), agent_state{}).first;
-    return it->second;
-  }
+  agent_state& agent(std::string_view id) { return value_for(agents_, id); }
 
   void check_value(double v, bool was_null, std::string_view op, source const& src, std::string_view what) {
     if (was_null || !std::isfinite(v)) {
@@ -173,14 +167,7 @@ class gate_b final : public gate_fold {
   }
 
   void evict(bool all) {
-    while (!order_.empty() && (all || order_.front().first < max_ts_ - window_us)) {
-      auto* st = ops_.find(order_.front().second);
-      if (st && (all || st->last_us < max_ts_ - window_us)) {
-        settle(*st);
-        ops_.erase(order_.front().second);
-      }
-      order_.pop_front();
-    }
+    ops_.evict(all, [this](op_state& st) { settle(st); });
   }
 
   // An op is settled: its attempts of unknown outcome widen the interval, unless the target is
@@ -211,10 +198,7 @@ void gate_b::on_exchange(exchange const& x, source const& src) {
     check_opt(a.balance_after, a.balance_after_null, op, src, "balance_after");
     if (x.f == "balance" || x.f == "create") check_opt(a.balance, a.balance_null, op, src, "balance");
     if (a.balances)
-      for (auto const& kv : *a.balances) {
-        auto v = core::as_number(kv.value());
-        check_value(v.value_or(0), !v, op, src, "balance of " + std::string(kv.key()));
-      }
+      for (auto const& [agent, v] : *a.balances) check_value(v.value_or(0), !v, op, src, "balance of " + std::string(agent));
   }
   if (x.f == "state" || x.f == "replay") {
     for (auto const& a : x.upstream)
@@ -226,8 +210,8 @@ void gate_b::on_exchange(exchange const& x, source const& src) {
       if (!ok2xx(it->status)) continue;
       if (x.f == "balance" && it->balance && !x.agent_id.empty()) read(x.agent_id, *it->balance, x.ts_us, op, src);
       if (it->balances)
-        for (auto const& kv : *it->balances)
-          if (auto v = core::as_number(kv.value()); v && std::isfinite(*v)) read({kv.key().data(), kv.key().size()}, *v, x.ts_us, op, src);
+        for (auto const& [agent, v] : *it->balances)
+          if (v && std::isfinite(*v)) read(agent, *v, x.ts_us, op, src);
       break;
     }
     return;
@@ -240,12 +224,8 @@ void gate_b::on_exchange(exchange const& x, source const& src) {
 
   op_state* st = nullptr;
   if (!x.op_key.empty()) {
-    auto key = h64(x.op_key);
     bool fresh;
-    st = &ops_.get(key, fresh);
-    if (fresh) order_.emplace_back(x.ts_end_us, key);
-    st->last_us = x.ts_end_us;
-    max_ts_ = std::max(max_ts_, x.ts_end_us);
+    st = &ops_.touch(x.op_hash, x.ts_end_us, fresh);
   }
   bool by_id = ctx_.has_event_id();
   for (auto const& a : x.upstream) {
@@ -297,7 +277,7 @@ void gate_b::on_exchange(exchange const& x, source const& src) {
     }
     traffic_digest_.writes_since++;
   }
-  if (order_.size() > 1024) evict(false);
+  if (ops_.queued() > 1024) evict(false);
 }
 
 void gate_b::on_op(hist_op const& h, source const& src) {
@@ -305,10 +285,7 @@ void gate_b::on_op(hist_op const& h, source const& src) {
   check_opt(h.balance_after, h.balance_after_null, h.op, src, "balance_after");
   check_opt(h.balance, h.balance_null, h.op, src, "balance");
   if (h.balances)
-    for (auto const& kv : *h.balances) {
-      auto v = core::as_number(kv.value());
-      check_value(v.value_or(0), !v, h.op, src, "balance of " + std::string(kv.key()));
-    }
+    for (auto const& [agent, v] : *h.balances) check_value(v.value_or(0), !v, h.op, src, "balance of " + std::string(agent));
   if (h.f == "state" || h.f == "replay") on_digest(history_digest_, h.f, h.state_digest, h.op, src);
   else if (h.f == "restart") history_digest_.pending = true;
   else if (is_write(h.f)) history_digest_.writes_since++;
@@ -324,9 +301,7 @@ void gate_b::on_event(journal_event const& e, source const& src) {
   bool synergy = type.rfind("synergie.", 0) == 0 && type.find("capped") == std::string_view::npos && e.amount;
   if (!ledger && !synergy) return;
   check_opt(e.balance_after, e.balance_after_null, e.event_id, src, "journal balance_after");
-  auto it = journal_.find(e.entity_id);
-  if (it == journal_.end()) it = journal_.emplace(std::string(e.entity_id), journal_agent{}).first;
-  auto& j = it->second;
+  auto& j = value_for(journal_, e.entity_id);
   auto t = e.event_type;
   double sign = (t.find("consumed") != std::string_view::npos || t.find("withdrawn") != std::string_view::npos) ? -1.0 : 1.0;
   bool creation = t == "credit.allocated" && (e.reason.rfind("Agent creation", 0) == 0 || !j.last);
@@ -362,7 +337,8 @@ gate_result gate_b::finish() {
   double max_drift = 0;
   std::uint64_t compared = 0, not_final = 0;
   boost::json::array table;
-  for (auto& [id, a] : agents_) {
+  for (auto* kv : sorted(agents_)) {
+    auto& [id, a] = *kv;
     if (a.writes == 0 && a.unknown_lo == 0 && a.unknown_hi == 0) continue;
     // chain: what remains besides the start (−1) and the end (+1) are breaks
     std::int64_t residual = 0;
@@ -412,7 +388,8 @@ gate_result gate_b::finish() {
                         fmt_num(hi) + "] (drift " + fmt_num(drift) + ")");
   }
   // the journal's final balances against the last reads
-  for (auto const& [id, j] : journal_) {
+  for (auto const* kv : sorted(journal_)) {
+    auto const& [id, j] = *kv;
     if (!j.sum_valid || !j.last) continue;
     if (std::fabs(j.sum - *j.last) >= tolerance)
       drift_ev_.add(id, {nullptr, 0}, "journal: sum of deltas of " + id + " is " + fmt_num(j.sum) + ", last balance_after " + fmt_num(*j.last));

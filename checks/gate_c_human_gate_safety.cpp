@@ -9,8 +9,6 @@
 namespace stormgate::checks::detail {
 namespace {
 
-std::uint64_t h64(std::string_view s) { return std::hash<std::string_view>{}(s); }
-
 class gate_c final : public gate_fold {
  public:
   explicit gate_c(context const& ctx) : ctx_(ctx) {}

@@ -38,9 +38,9 @@ class gate_d final : public gate_fold {
   context const& ctx_;
   series* charts_;
   std::vector<window> open_, closed_;
-  std::unordered_map<std::string, std::int64_t> blacked_ops_;  // op -> ts of its failed KARMA call
+  string_map<std::int64_t> blacked_ops_;  // op -> ts of its failed KARMA call
   std::deque<std::pair<std::int64_t, std::string>> blacked_order_;
-  std::map<std::string, agent_mean, std::less<>> means_;
+  string_map<agent_mean> means_;
   evidence crash_ev_, fallback_ev_, block_ev_, ci_ev_;
   std::uint64_t during_outage_ = 0, outage_consumes_ = 0, karma_failures_ = 0;
   std::uint64_t anomalous_ = 0, flagged_ = 0, not_flagged_ = 0, ci_values_ = 0, ci_out_of_range_ = 0;
@@ -110,7 +110,7 @@ void gate_d::on_exchange(exchange const& x, source const& src) {
     if (x.outcome == "upstream_error" || x.outcome == "upstream_timeout" || x.outcome == "fault_abort") failed = true;
     if (failed && !x.op_key.empty()) {
       ++karma_failures_;
-      blacked_ops_[std::string(x.op_key)] = x.ts_end_us;
+      value_for(blacked_ops_, x.op_key) = x.ts_end_us;
       blacked_order_.emplace_back(x.ts_end_us, std::string(x.op_key));
       while (blacked_order_.size() > 4096 && blacked_order_.front().first < x.ts_end_us - 300'000'000) {
         auto it = blacked_ops_.find(blacked_order_.front().second);
@@ -125,7 +125,7 @@ void gate_d::on_exchange(exchange const& x, source const& src) {
   bool total = false;
   bool op_blacked = false;
   if (!x.op_key.empty() && !blacked_ops_.empty()) {
-    auto it = blacked_ops_.find(std::string(x.op_key));
+    auto it = blacked_ops_.find(x.op_key);
     if (it != blacked_ops_.end()) {
       op_blacked = true;
       if (x.f == "consume") blacked_ops_.erase(it);
@@ -166,9 +166,7 @@ void gate_d::on_exchange(exchange const& x, source const& src) {
         mutated = true;
         amount = f.value;
       }
-    auto mit = means_.find(x.agent_id);
-    if (mit == means_.end()) mit = means_.emplace(std::string(x.agent_id), agent_mean{}).first;
-    auto& m = mit->second;
+    auto& m = value_for(means_, x.agent_id);
     bool anomalous = mutated || (amount && m.n >= 3 && *amount > 5.0 * (m.sum / static_cast<double>(m.n)));
     answer const* last = nullptr;
     for (auto const& a : x.upstream)

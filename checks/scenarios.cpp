@@ -48,7 +48,7 @@ class scenarios final : public scenario_fold {
   };
 
   context const& ctx_;
-  std::map<std::string, stats> s_;
+  string_map<stats> s_;
   std::map<std::string, approval_tally> approvals_;
   std::map<std::string, synergy_tally> synergy_;
   bool synergy_capped_answer_ = false;
@@ -62,7 +62,7 @@ class scenarios final : public scenario_fold {
   std::uint64_t digest_compared_ = 0, digest_equal_ = 0;
 
   void on_scenario(hist_scenario const& sc) {
-    auto& st = s_[std::string(sc.scenario)];
+    auto& st = value_for(s_, sc.scenario);
     if (sc.action == "start") {
       st.started = true;
       if (!st.start_us || sc.ts_us < st.start_us) st.start_us = sc.ts_us;
@@ -76,8 +76,8 @@ class scenarios final : public scenario_fold {
   }
 
   void on_op(hist_op const& h, source const& src) {
-    std::string scen(h.scenario.empty() ? scenario_of_op(h.op) : h.scenario);
-    auto& st = s_[scen];
+    std::string_view scen = h.scenario.empty() ? scenario_of_op(h.op) : h.scenario;
+    auto& st = value_for(s_, scen);
     if (h.ts_us) {
       if (!st.first_us || h.ts_us < st.first_us) st.first_us = h.ts_us;
       st.last_us = std::max(st.last_us, h.ts_us);

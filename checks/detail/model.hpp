@@ -1,14 +1,18 @@
 // Inside the checker: the small record structs one line becomes, the reader, and the gate folds.
-// Records hold views into the line's parsed JSON: valid only during one step().
+// Records hold views into the line (or the parser's copies of its escaped strings): valid only
+// during one step().
 #pragma once
 #include "checks/checks.hpp"
 #include "config/config.hpp"
 #include "core/jsonl.hpp"
 
 #include <boost/json.hpp>
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,35 +31,45 @@ struct source {
 
 // ---- records ---------------------------------------------------------------------------
 
-// An answer: one upstream attempt, or what the client got.
-struct answer {
-  int status = 0;  // 0: no answer (reset, timeout, hang)
-  bool has_body = false;
-  bool replayed = false;  // Idempotent-Replayed: true
-  std::string_view error, event_id, karma, detail, state_digest, approval_id, status_text;
+// One entry of a `balances` answer ({agent: balance}); `value` is empty when it is not a number.
+struct balance_entry {
+  std::string_view agent;
+  opt_num value;
+};
+
+// What an upstream answer's body says, or a history op's value.
+struct reply {
+  std::string_view event_id, karma, detail, state_digest, approval_id;
   opt_num balance_after, balance, awarded, requested, synergy_total, ci;
   bool balance_after_null = false, balance_null = false;
   std::optional<bool> anomaly_detected, capped;
-  boost::json::object const* balances = nullptr;  // {agent: balance} of a balances read
+  std::vector<balance_entry> const* balances = nullptr;  // a balances read, in the answer's key order
+};
+
+// An answer: one upstream attempt.
+struct answer : reply {
+  int status = 0;  // 0: no answer (reset, timeout, hang)
+  bool has_body = false;
+  bool replayed = false;  // Idempotent-Replayed: true
+  std::string_view error;
 };
 
 struct fault_applied {
-  std::string_view kind, rule, path;
-  opt_num original, value;
+  std::string_view kind, path;
+  opt_num value;
   bool applied = true;
 };
 
 struct exchange {
-  std::string_view id, route, method, target, op_key, idem_key, correlation, causation, outcome;
+  std::string_view id, route, method, target, op_key, idem_key, outcome;
+  std::uint64_t op_hash = 0;  // h64(op_key): the key of the gates' per-op state
   std::int64_t ts_us = 0, ts_end_us = 0, latency_us = -1;
   std::string_view f;         // the profile's op name ("consume", …), empty when unknown
   std::string_view path_id, path_agent;  // views into the classification cache
-  std::string_view agent_id, team_id;
+  std::string_view agent_id;
   opt_num amount;
   std::vector<fault_applied> faults;
   std::vector<answer> upstream;
-  answer resp;
-  bool has_resp = false;
 };
 
 struct control {
@@ -74,16 +88,13 @@ struct run_marker {  // traffic `run` or history `run`
   boost::json::value const* raw = nullptr;
 };
 
-struct hist_op {
+struct hist_op : reply {
   std::string_view type, op, scenario, f, error;
   std::int64_t ts_us = 0, latency_us = -1;
   int status = 0;
   int attempt = 1;
-  std::string_view agent_id, event_id, approval_id, status_text, state_digest, karma, detail;
-  opt_num amount, balance_after, balance, awarded, requested, synergy_total, ci;
-  bool balance_after_null = false, balance_null = false;
-  std::optional<bool> capped, anomaly_detected;
-  boost::json::object const* balances = nullptr;
+  std::string_view agent_id;
+  opt_num amount;
 };
 
 struct hist_sample {
@@ -161,6 +172,55 @@ class timeline {
   std::vector<histogram> slices_;
 };
 
+// A map from strings, looked up by string_view without a copy. Its order is the hash's: iterate
+// it through `sorted` wherever the order shows in the output.
+struct string_hash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+template <class V>
+using string_map = std::unordered_map<std::string, V, string_hash, std::equal_to<>>;
+
+// The value for `key`, default-constructed when new.
+template <class V>
+V& value_for(string_map<V>& m, std::string_view key) {
+  auto it = m.find(key);
+  if (it == m.end()) it = m.emplace(std::string(key), V{}).first;
+  return it->second;
+}
+
+// The entries of a map in key order.
+template <class Map>
+auto sorted(Map& m) {
+  std::vector<decltype(&*m.begin())> v;
+  v.reserve(m.size());
+  for (auto& kv : m) v.push_back(&kv);
+  std::sort(v.begin(), v.end(), [](auto* a, auto* b) { return a->first < b->first; });
+  return v;
+}
+
+// Memory for the large op tables on transparent huge pages, where the system gives them on request:
+// the tables are read at random, and with 4 KB pages nearly every probe also misses the TLB.
+void* allocate_huge(std::size_t bytes);  // `bytes` rounded up to whole huge pages
+void free_huge(void* p);
+template <class T>
+struct huge_page_allocator {
+  using value_type = T;
+  static constexpr std::size_t huge = std::size_t{2} << 20;
+  huge_page_allocator() = default;
+  template <class U>
+  huge_page_allocator(huge_page_allocator<U> const&) {}
+  T* allocate(std::size_t n) {
+    if (n * sizeof(T) < huge) return std::allocator<T>{}.allocate(n);
+    return static_cast<T*>(allocate_huge(n * sizeof(T)));
+  }
+  void deallocate(T* p, std::size_t n) {
+    if (n * sizeof(T) < huge) std::allocator<T>{}.deallocate(p, n);
+    else free_huge(p);
+  }
+  friend bool operator==(huge_page_allocator const&, huge_page_allocator const&) { return true; }
+};
+
 // Per-op state keyed by a 64-bit hash of the op id: open addressing with linear probing and
 // backward-shift deletion, so that a lookup is one cache miss and eviction leaves no tombstones.
 template <class V>
@@ -211,6 +271,15 @@ class op_table {
     slots_[i].value = V{};
     --size_;
   }
+  // Starts loading the lines of `slots` slots from the key's home: what a probe (or an erase's
+  // shift) is likely to read. Inlined where it is used: GCC takes an out-of-line function holding
+  // only prefetches for a pure one, and drops the calls.
+  [[gnu::always_inline]] void prefetch(std::uint64_t key, std::size_t slots = 2) const {
+    auto i = home(key);
+    auto first = reinterpret_cast<std::uintptr_t>(&slots_[i]) & ~std::uintptr_t{63};
+    auto last = reinterpret_cast<std::uintptr_t>(&slots_[std::min(i + slots, slots_.size()) - 1]) + sizeof(slot) - 1;
+    for (auto line = first; line <= last; line += 64) __builtin_prefetch(reinterpret_cast<void const*>(line));
+  }
   std::size_t size() const { return size_; }
 
  private:
@@ -219,11 +288,11 @@ class op_table {
     bool used = false;
     V value{};
   };
-  std::vector<slot> slots_;
+  std::vector<slot, huge_page_allocator<slot>> slots_;
   std::size_t size_ = 0;
   std::size_t home(std::uint64_t key) const { return static_cast<std::size_t>((key * 0x9E3779B97F4A7C15ull) >> 20) & (slots_.size() - 1); }
   void grow() {
-    std::vector<slot> old(slots_.size() * 2);
+    std::vector<slot, huge_page_allocator<slot>> old(slots_.size() * 2);
     old.swap(slots_);
     size_ = 0;
     for (auto& s : old)
@@ -234,7 +303,64 @@ class op_table {
   }
 };
 
+// The state of the ops seen in the last minute of log time (a retry of an op comes within a
+// minute), in an op_table: ops are dropped in the order they came, once a minute has passed since
+// their last exchange. `queued()` ops wait in that order; the caller decides when to evict.
+template <class V>
+class op_window {
+ public:
+  static constexpr std::int64_t window_us = 60'000'000;
+
+  // The op's state, new (`fresh`) when it was not kept; its exchange ended at `ts_end_us`.
+  V& touch(std::uint64_t key, std::int64_t ts_end_us, bool& fresh) {
+    max_ts_ = std::max(max_ts_, ts_end_us);
+    auto& e = ops_.get(key, fresh);
+    e.last_us = ts_end_us;
+    if (fresh) order_.emplace_back(ts_end_us, key);
+    return e.state;
+  }
+  // Drops the queued ops whose minute has passed (every queued op when `all`), oldest first, each
+  // after `drop(state)`. An op seen again within its minute stays, and is not queued again.
+  template <class F>
+  void evict(bool all, F&& drop) {
+    auto cutoff = max_ts_ - window_us;
+    while (!order_.empty() && (all || order_.front().first < cutoff)) {
+      auto key = order_.front().second;
+      if (auto* e = ops_.find(key); e && (all || e->last_us < cutoff)) {
+        drop(e->state);
+        ops_.erase(key);
+      }
+      order_.pop_front();
+      if (prefetched_) --prefetched_;
+    }
+  }
+  std::size_t queued() const { return order_.size(); }
+  // Starts loading the state of `key` (the next record's op), and that of the ops evicted next: the
+  // first `evict_ahead` queued, each once. Both are cache misses otherwise, the table being large.
+  // A few per call: an eviction may drop many ops at once, and a burst of prefetches stalls. The
+  // queue's own entries were written a minute of log time ago: they are loaded ahead too.
+  void prefetch(std::uint64_t key) {
+    ops_.prefetch(key);
+    for (int n = 0; n < 2 && prefetched_ < order_.size() && prefetched_ < evict_ahead; ++n, ++prefetched_) {
+      ops_.prefetch(order_[prefetched_].second, 4);
+      if (prefetched_ + evict_ahead < order_.size()) __builtin_prefetch(&order_[prefetched_ + evict_ahead]);
+    }
+  }
+
+ private:
+  struct entry {
+    std::int64_t last_us = 0;
+    V state{};
+  };
+  static constexpr std::size_t evict_ahead = 32;  // more than one eviction drops at once
+  op_table<entry> ops_;
+  std::deque<std::pair<std::int64_t, std::uint64_t>> order_;  // (ts_end when first seen, op)
+  std::int64_t max_ts_ = 0;
+  std::size_t prefetched_ = 0;  // the first queued ops already prefetched
+};
+
 std::string fmt_num(double v, int prec = 2);
+inline std::uint64_t h64(std::string_view s) { return std::hash<std::string_view>{}(s); }
 inline bool is_write(std::string_view f) {
   return f == "create" || f == "add" || f == "consume" || f == "refund" || f == "synergy";
 }
@@ -258,6 +384,9 @@ struct context {
 
 struct gate_fold {
   virtual ~gate_fold() = default;
+  // Called with the next record before the current one is stepped: a gate may start loading the
+  // state that record will touch (its per-op table slot is a cache miss otherwise).
+  virtual void prefetch(record const&) {}
   virtual void step(record const& r) = 0;
   virtual gate_result finish() = 0;
 };
@@ -290,27 +419,19 @@ enum class log_kind { traffic, history, journal };
 class record_parser {
  public:
   explicit record_parser(context const& ctx);
+  ~record_parser();
   bool parse(log_kind kind, std::string_view line, source src, record& out, std::string& err);
  private:
-  context const& ctx_;
-  boost::json::monotonic_resource mr_;
-  boost::json::parser parser_;
-  std::optional<boost::json::value> doc_;  // built on mr_: emplaced, never assigned (assignment would copy)
-  std::string key_;
-  exchange x_;
+  class reader;  // the streaming parser's handler: keeps the fields the gates read
+  std::unique_ptr<boost::json::basic_parser<reader>> stream_;
+  std::optional<boost::json::value> doc_;  // control and run records, and lines only read leniently
   control c_;
   run_marker run_;
-  hist_op h_;
-  hist_sample s_;
-  hist_scenario sc_;
-  journal_event e_;
-  std::unordered_map<std::string, std::pair<std::string, config::op_match>> classify_cache_;
-  bool parse_value(std::string_view line, bool lenient, std::string& err);
-  bool fill_exchange(boost::json::object const& o, std::string& err);
-  bool fill_journal(boost::json::object const& o, std::string& err);
+  bool read_document(log_kind kind, std::string_view line, std::string& err);
 };
 
-// A buffered line reader over one file: file:line, a torn last line, blank lines skipped.
+// A buffered line reader over one file: file:line, a torn last line, blank lines skipped. A line
+// stays valid until the one after the next is read, so that a reader may keep one line ahead.
 class line_source {
  public:
   explicit line_source(std::string const& path);
@@ -321,7 +442,7 @@ class line_source {
   bool last_torn() const { return torn_; }  // the line just returned had no '\n' and ended the file
  private:
   int fd_ = -1;
-  std::vector<char> buf_;
+  std::vector<char> buf_, spare_;  // a refill moves the unread rest to the spare: the line before stays
   std::size_t begin_ = 0, end_ = 0;
   bool eof_ = false, torn_ = false;
   std::uint64_t line_no_ = 0;

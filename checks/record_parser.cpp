@@ -1,0 +1,945 @@
+// One line of a traffic log, a history or a journal into the small record structs the gates fold
+// over. Boost.JSON's streaming parser validates the whole line and hands each token to `reader`,
+// which keeps the fields the gates read and drops the rest as it goes: no DOM, no allocation per
+// line. As in a parsed JSON object, the last of duplicate keys wins. Control and run records (rare,
+// and read whole) and lines that only parse leniently (NaN, Infinity) go through a DOM.
+#include "checks/detail/model.hpp"
+#include "core/jsonl.hpp"
+#include "core/time.hpp"
+
+#include <boost/json/basic_parser_impl.hpp>
+#include <cstring>
+#include <deque>
+#include <stdexcept>
+
+namespace stormgate::checks::detail {
+
+namespace json = boost::json;
+
+namespace {
+
+std::int64_t us_of(std::string_view rfc3339) {
+  if (rfc3339.empty()) return 0;
+  return core::parse_rfc3339_us(rfc3339).value_or(0);
+}
+
+// ---- DOM helpers (control and run records) ------------------------------------------------------
+
+std::string_view sv(json::value const* v) {
+  if (!v || !v->is_string()) return {};
+  auto const& s = v->get_string();
+  return {s.data(), s.size()};
+}
+json::value const* at(json::object const& o, std::string_view k) { return o.if_contains(json::string_view(k.data(), k.size())); }
+std::string_view str(json::object const& o, std::string_view k) { return sv(at(o, k)); }
+opt_num num(json::object const& o, std::string_view k) {
+  auto v = at(o, k);
+  return v ? core::as_number(*v) : std::nullopt;
+}
+json::object const* obj(json::object const& o, std::string_view k) {
+  auto v = at(o, k);
+  return v && v->is_object() ? &v->get_object() : nullptr;
+}
+std::int64_t ts_of(json::object const& o, std::string_view k) { return us_of(str(o, k)); }
+
+bool read_control(json::object const& o, control& c, std::string& err) {
+  c = control{};
+  c.ts_us = ts_of(o, "ts");
+  c.action = str(o, "action");
+  if (auto cl = at(o, "cleared"); cl && cl->is_array()) c.cleared = &cl->get_array();
+  if (auto f = at(o, "fault")) {
+    if (f->is_string()) {
+      c.name = sv(f);
+    } else if (f->is_object()) {
+      auto const& fo = f->get_object();
+      c.name = str(fo, "name");
+      c.route = str(fo, "route");
+      if (auto a = obj(fo, "action"); a && !a->empty()) c.action_kind = {a->begin()->key().data(), a->begin()->key().size()};
+      auto p = num(fo, "probability");
+      auto m = obj(fo, "match");
+      c.total = (!p || *p >= 1.0) && (!m || m->empty()) && !obj(fo, "first_n") && !at(fo, "first_n");
+      if (auto w = obj(fo, "window")) {
+        c.after_s = num(*w, "after_s");
+        c.for_s = num(*w, "for_s");
+        if (at(*w, "first_n")) c.total = false;
+      }
+    }
+  }
+  if (c.action.empty()) {
+    err = "control record without action";
+    return false;
+  }
+  return true;
+}
+
+void read_run(json::value const& doc, log_kind kind, run_marker& r) {
+  auto const& o = doc.get_object();
+  r = run_marker{};
+  r.action = str(o, "action");
+  r.ts_us = ts_of(o, "ts");
+  r.seed = num(o, "seed");
+  r.raw = &doc;
+  if (kind == log_kind::traffic) return;
+  r.mode = str(o, "mode");
+  r.target = str(o, "target");
+  r.shard = str(o, "shard");
+  r.planned_duration_s = num(o, "planned_duration_s");
+  r.duration_s = num(o, "duration_s");
+  r.elapsed_s = num(o, "elapsed_s");
+  r.concurrency = num(o, "concurrency");
+  r.rate = num(o, "rate");
+  r.ops = num(o, "ops");
+  auto i = at(o, "interrupted");
+  r.interrupted = i && i->is_bool() && i->get_bool();
+}
+
+// ---- what the reader keeps ------------------------------------------------------------------
+
+// Every field the gates read, named for where it sits; a key of the line maps to one or more.
+enum class field : std::uint8_t {
+  // a traffic record
+  kind, id, route, method, target, outcome, ts, ts_end, latency_us, req, faults, upstream,
+  // a history record
+  type, op, scenario, f, error, status, attempt, value, action, reason,
+  // a journal event
+  event_id, event_type, idempotency_key, correlation_id, causation_id, schema_version, payload,
+  // exchange.req
+  req_headers, req_body, op_header, idempotency_header, agent_id, amount,
+  // exchange.faults[]
+  fault_kind, fault_path, fault_value, fault_applied,
+  // an upstream answer (exchange.upstream[])
+  answer_status, answer_error, answer_body, answer_headers, replayed,
+  // an answer's body or a history op's value; its metadata
+  reply_event_id, balance_after, balance, awarded, requested, synergy_total, capped, state_digest, approval_id, detail,
+  balances, metadata, value_agent_id, value_amount, rss_bytes, ci, karma, anomaly_detected,
+  // a journal event's payload
+  entity_id, payload_agent_id, payload_amount, payload_awarded, payload_balance_after, payload_reason, request_id,
+  payload_approval_id, payload_capped,
+};
+
+// Where the reader is in a line: the object (or array) whose keys it reads; `skip` drops a subtree.
+enum class level : std::uint8_t {
+  skip, traffic, history, journal, req, req_headers, req_body, faults, fault, upstream, answer, answer_headers,
+  reply, value, metadata, balances, payload,
+  count
+};
+
+// The keys of one level, in a perfect hash table (built once, no two keys in one slot). Two
+// machine words hold a key of up to 16 bytes whole (its first and last 8, or 4, bytes), so a
+// lookup is a multiply and three compares, no memcmp.
+class key_table {
+ public:
+  struct entry {
+    std::uint64_t head = 0, tail = 0;
+    std::size_t size = std::string_view::npos;  // npos: an empty slot
+    std::uint8_t count = 0;
+    // several when the profile names a field like another: at most one fixed name and the
+    // profile's agent_id, amount and balance_after share a level
+    std::array<field, 4> fields{};
+  };
+  void add(std::string_view key, field f) {
+    std::size_t i = 0;
+    while (i < keys_.size() && keys_[i].first != key) ++i;
+    if (i == keys_.size()) keys_.push_back({std::string(key), {}});
+    auto& e = keys_[i].second;
+    if (e.count == e.fields.size()) throw std::logic_error("key_table: too many fields named " + std::string(key));
+    auto [head, tail] = words(key);
+    e.head = head, e.tail = tail, e.size = key.size();
+    e.fields[e.count++] = f;
+    build();
+  }
+  entry const* find(std::string_view key) const {
+    auto [head, tail] = words(key);
+    auto i = slot(head, tail, key.size());
+    auto const& e = slots_[i];
+    bool same = (e.head == head) & (e.tail == tail) & (e.size == key.size());  // one branch, not three
+    return same && (key.size() <= 16 || long_keys_[i] == key) ? &e : nullptr;
+  }
+
+ private:
+  std::vector<std::pair<std::string, entry>> keys_;
+  std::vector<entry> slots_{16};
+  std::vector<std::string> long_keys_{16};  // the keys of more than 16 bytes, by slot
+  std::uint64_t mult_ = 1;
+  int shift_ = 60;
+
+  std::size_t slot(std::uint64_t head, std::uint64_t tail, std::size_t size) const {
+    auto h = head * 0x9E3779B97F4A7C15ull ^ tail * 0xC2B2AE3D27D4EB4Full ^ size;
+    return static_cast<std::size_t>((h * mult_) >> shift_);
+  }
+  // Tries multipliers (a fixed sequence: the table is the same on every run) until no two keys
+  // share a slot, doubling the table now and then.
+  void build() {
+    std::uint64_t m = 0x2545F4914F6CDD1Dull;
+    for (int bits = 4;; ++bits) {
+      if ((std::size_t{1} << bits) < 2 * keys_.size()) continue;
+      for (int attempt = 0; attempt < 256; ++attempt) {
+        m = m * 6364136223846793005ull + 1442695040888963407ull;
+        mult_ = m | 1;
+        shift_ = 64 - bits;
+        slots_.assign(std::size_t{1} << bits, entry{});
+        long_keys_.assign(slots_.size(), std::string());
+        bool clash = false;
+        for (auto const& [key, e] : keys_) {
+          auto i = slot(e.head, e.tail, e.size);
+          if (slots_[i].count) {
+            clash = true;
+            break;
+          }
+          slots_[i] = e;
+          if (key.size() > 16) long_keys_[i] = key;
+        }
+        if (!clash) return;
+      }
+    }
+  }
+  static std::pair<std::uint64_t, std::uint64_t> words(std::string_view k) {
+    auto n = k.size();
+    auto p = k.data();
+    if (n >= 8) {
+      std::uint64_t a, b;
+      std::memcpy(&a, p, 8);
+      std::memcpy(&b, p + n - 8, 8);
+      return {a, b};
+    }
+    if (n >= 4) {
+      std::uint32_t a, b;
+      std::memcpy(&a, p, 4);
+      std::memcpy(&b, p + n - 4, 4);
+      return {a, b};
+    }
+    if (n == 0) return {0, 0};
+    auto c = [&](std::size_t i) { return static_cast<std::uint64_t>(static_cast<unsigned char>(p[i])); };
+    return {c(0) | c(n / 2) << 8 | c(n - 1) << 16, 0};
+  }
+};
+
+// One JSON value as the reader sees it; an object or array is entered afterwards, not held.
+struct value_ref {
+  enum class type : std::uint8_t { null, boolean, number, string, object, array } t = type::null;
+  bool b = false;
+  double n = 0;
+  std::string_view s;
+  std::string_view str() const { return t == type::string ? s : std::string_view{}; }
+  opt_num num() const { return t == type::number ? opt_num(n) : std::nullopt; }
+  std::optional<bool> boolean() const { return t == type::boolean ? std::optional<bool>(b) : std::nullopt; }
+  bool is_null() const { return t == type::null; }
+  bool is_object() const { return t == type::object; }
+  bool is_array() const { return t == type::array; }
+};
+using vt = value_ref::type;
+
+bool is_op_type(std::string_view t) { return t == "invoke" || t == "ok" || t == "fail" || t == "info"; }
+
+}  // namespace
+
+// ---- reader: the streaming parser's handler -----------------------------------------------------
+
+class record_parser::reader {
+ public:
+  // the limits of Boost.JSON's own DOM parser, so that a line fails here exactly when it fails there
+  static constexpr std::size_t max_object_size = json::object::max_size();
+  static constexpr std::size_t max_array_size = json::array::max_size();
+  static constexpr std::size_t max_key_size = json::string::max_size();
+  static constexpr std::size_t max_string_size = json::string::max_size();
+
+  explicit reader(context const& ctx);
+
+  // Before a line: `stable` when its strings outlive the record (a DOM), else they are kept here.
+  void start(log_kind kind, std::string_view line, bool stable);
+  bool top_is_object() const { return top_object_; }
+  // After the line: fills `out`; control and run records are left to the DOM (only their kind set).
+  bool finish(log_kind kind, record& out, std::string& err);
+
+  bool on_document_begin(json::error_code&) { return true; }
+  bool on_document_end(json::error_code&) { return true; }
+  bool on_object_begin(json::error_code&) { return enter(vt::object); }
+  bool on_object_end(std::size_t, json::error_code&) { return leave(); }
+  bool on_array_begin(json::error_code&) { return enter(vt::array); }
+  bool on_array_end(std::size_t, json::error_code&) { return leave(); }
+  bool on_key_part(json::string_view s, std::size_t, json::error_code&) {
+    if (reading_keys()) key_parts_.append(s.data(), s.size());
+    return true;
+  }
+  bool on_key(json::string_view s, std::size_t, json::error_code&) {
+    if (at_.lv == level::skip) return true;
+    if (at_.lv == level::balances || !key_parts_.empty()) return key_slow({s.data(), s.size()});
+    pending_ = keys_[static_cast<std::size_t>(at_.lv)].find({s.data(), s.size()});
+    return true;
+  }
+  bool on_string_part(json::string_view s, std::size_t, json::error_code&) {
+    if (wanted()) {
+      if (!string_open_) string_start_ = arena_.size();
+      string_open_ = true;
+      append({s.data(), s.size()});
+    }
+    return true;
+  }
+  bool on_string(json::string_view s, std::size_t, json::error_code&) {
+    if (wanted()) string_value({s.data(), s.size()});
+    return true;
+  }
+  bool on_number_part(json::string_view, json::error_code&) { return true; }
+  bool on_int64(std::int64_t i, json::string_view, json::error_code&) { return number(static_cast<double>(i)); }
+  bool on_uint64(std::uint64_t u, json::string_view, json::error_code&) { return number(static_cast<double>(u)); }
+  bool on_double(double d, json::string_view, json::error_code&) { return number(d); }
+  bool on_bool(bool b, json::error_code&) {
+    if (wanted()) take({vt::boolean, b});
+    return true;
+  }
+  bool on_null(json::error_code&) {
+    if (wanted()) take({vt::null});
+    return true;
+  }
+  bool on_comment_part(json::string_view, json::error_code&) { return true; }
+  bool on_comment(json::string_view, json::error_code&) { return true; }
+
+ private:
+  // An object or array being read: its level and the record part its keys fill.
+  struct frame {
+    level lv = level::skip;
+    answer* a = nullptr;
+    reply* r = nullptr;
+  };
+
+  context const& ctx_;
+  std::array<key_table, static_cast<std::size_t>(level::count)> keys_;
+  level top_ = level::traffic;  // the level of the record itself
+  frame at_;                    // the innermost open object or array
+  std::array<frame, 64> outer_;  // the ones around it; deeper than Boost.JSON's limit (32): never full
+  std::size_t depth_ = 0;        // open objects and arrays
+  key_table::entry const* pending_ = nullptr;  // the fields the next value goes to
+  std::size_t pending_entry_ = 0;              // in a balances object: 1 + the entry the next value goes to
+  bool top_object_ = false;
+
+  // strings: views into the line when they are in it, else copies here (escaped strings); the arena
+  // is reserved to the line's size, which bounds what it holds, so it never moves during a line
+  std::string_view line_;
+  bool stable_ = false;
+  std::string arena_;
+  std::string key_parts_;
+  std::size_t string_start_ = 0;
+  bool string_open_ = false;
+
+  // the records, reused line after line
+  exchange x_;
+  hist_op h_;
+  hist_sample s_;
+  hist_scenario sc_;
+  journal_event e_;
+  std::deque<std::vector<balance_entry>> balance_lists_;  // a deque: a list stays put while others are added
+  std::size_t balance_lists_used_ = 0;
+  std::vector<balance_entry>* balances_ = nullptr;  // the balances object being read
+  // read before the record's kind is known, or combined at the end
+  std::string_view kind_, ts_, ts_end_, action_, reason_;
+  opt_num latency_, status_, attempt_, rss_;
+  std::string_view entity_id_, payload_agent_, request_id_, payload_approval_;
+  opt_num payload_amount_, payload_awarded_;
+  // the second of the last time stamp parsed, in the proxy's format (see time_of)
+  std::array<char, 19> second_{};
+  std::int64_t second_us_ = 0;
+  bool has_second_ = false;
+  // method + target -> the profile's op (targets repeat)
+  struct op_class {
+    std::string f, path_id, path_agent;
+  };
+  std::string class_key_;
+  string_map<op_class> classes_;
+
+  bool reading_keys() const { return at_.lv != level::skip; }
+  bool wanted() const { return pending_ || pending_entry_; }
+  void append(std::string_view s) { arena_.append(s); }
+  std::string_view keep(std::string_view s) {
+    if (stable_ || (s.data() >= line_.data() && s.data() + s.size() <= line_.data() + line_.size())) return s;
+    auto at = arena_.size();
+    arena_.append(s);
+    return std::string_view(arena_).substr(at);
+  }
+  bool number(double d) {
+    if (wanted()) take({vt::number, false, d});
+    return true;
+  }
+  bool enter(vt t) {
+    if (depth_ == 0 || wanted() || at_.lv == level::faults || at_.lv == level::upstream) return open(t);
+    push({});  // a value no field reads: dropped with all it holds
+    return true;
+  }
+  void push(frame f) {
+    if (depth_ < outer_.size()) outer_[depth_] = at_;
+    ++depth_;
+    at_ = f;
+  }
+  bool open(vt t);
+  bool key_slow(std::string_view k);
+  void string_value(std::string_view s);
+  bool leave() {
+    if (--depth_ < outer_.size()) at_ = outer_[depth_];
+    return true;
+  }
+  // The value of the key just read goes to the fields it names; returns where an object or array
+  // value is read (skip when none of them looks inside).
+  frame take(value_ref const& v) {
+    if (pending_entry_) {
+      (*balances_)[pending_entry_ - 1].value = v.num();
+      pending_entry_ = 0;
+      return {};
+    }
+    auto const* e = std::exchange(pending_, nullptr);
+    if (e->count == 1) return assign(e->fields[0], v);
+    frame next;
+    for (std::size_t i = 0; i < e->count; ++i)
+      if (auto f = assign(e->fields[i], v); f.lv != level::skip) next = f;
+    return next;
+  }
+  frame assign(field fd, value_ref const& v);
+  std::vector<balance_entry>* new_balance_list();
+  void reset_reply(reply& r) { r = reply{}; }
+  void reset_exchange();
+  std::int64_t time_of(std::string_view rfc3339);
+  bool finish_exchange(record& out, std::string& err);
+  bool finish_history(record& out, std::string& err);
+  bool finish_event(record& out, std::string& err);
+};
+
+record_parser::reader::reader(context const& ctx) : ctx_(ctx) {
+  auto const& p = ctx.profile.fields;
+  auto add = [&](level lv, std::string_view key, field f) { keys_[static_cast<std::size_t>(lv)].add(key, f); };
+  for (auto [k, f] : {std::pair{"kind", field::kind}, {"id", field::id}, {"route", field::route}, {"method", field::method},
+                      {"target", field::target}, {"outcome", field::outcome}, {"ts", field::ts}, {"ts_end", field::ts_end},
+                      {"latency_us", field::latency_us}, {"req", field::req}, {"faults", field::faults},
+                      {"upstream", field::upstream}})
+    add(level::traffic, k, f);
+  for (auto [k, f] : {std::pair{"type", field::type}, {"op", field::op}, {"scenario", field::scenario}, {"f", field::f},
+                      {"error", field::error}, {"ts", field::ts}, {"latency_us", field::latency_us}, {"status", field::status},
+                      {"attempt", field::attempt}, {"value", field::value}, {"action", field::action}, {"reason", field::reason}})
+    add(level::history, k, f);
+  for (auto [k, f] : {std::pair{"event_id", field::event_id}, {"event_type", field::event_type},
+                      {"idempotency_key", field::idempotency_key}, {"correlation_id", field::correlation_id},
+                      {"causation_id", field::causation_id}, {"timestamp", field::ts}, {"schema_version", field::schema_version},
+                      {"payload", field::payload}})
+    add(level::journal, k, f);
+  add(level::req, "headers", field::req_headers);
+  add(level::req, "body", field::req_body);
+  add(level::req_headers, "x-stormgate-op", field::op_header);
+  add(level::req_headers, "idempotency-key", field::idempotency_header);
+  add(level::req_body, p.agent_id, field::agent_id);
+  add(level::req_body, p.amount, field::amount);
+  for (auto [k, f] : {std::pair{"kind", field::fault_kind}, {"path", field::fault_path}, {"value", field::fault_value},
+                      {"applied", field::fault_applied}})
+    add(level::fault, k, f);
+  add(level::answer, "status", field::answer_status);
+  add(level::answer, "error", field::answer_error);
+  add(level::answer, "body", field::answer_body);
+  add(level::answer, "headers", field::answer_headers);
+  add(level::answer_headers, "idempotent-replayed", field::replayed);
+  // an answer's body and a history op's value hold the same fields; the value also names the op's
+  // agent and amount, and a memory sample's rss_bytes
+  for (auto lv : {level::reply, level::value}) {
+    add(lv, p.balance_after, field::balance_after);
+    for (auto [k, f] : {std::pair{"balance", field::balance}, {"awarded", field::awarded}, {"requested", field::requested},
+                        {"synergy_total", field::synergy_total}, {"capped", field::capped}, {"state_digest", field::state_digest},
+                        {"approval_id", field::approval_id}, {"detail", field::detail},
+                        {"balances", field::balances}, {"metadata", field::metadata}})
+      add(lv, k, f);
+  }
+  if (!p.event_id.empty()) add(level::reply, p.event_id, field::reply_event_id);
+  add(level::value, "event_id", field::reply_event_id);
+  add(level::value, p.agent_id, field::value_agent_id);
+  add(level::value, p.amount, field::value_amount);
+  add(level::value, "rss_bytes", field::rss_bytes);
+  add(level::metadata, "ci", field::ci);
+  add(level::metadata, "karma", field::karma);
+  add(level::metadata, "anomaly_detected", field::anomaly_detected);
+  for (auto [k, f] : {std::pair{"entity_id", field::entity_id}, {"agent_id", field::payload_agent_id}, {"amount", field::payload_amount},
+                      {"awarded", field::payload_awarded}, {"balance_after", field::payload_balance_after},
+                      {"reason", field::payload_reason}, {"request_id", field::request_id},
+                      {"approval_id", field::payload_approval_id}, {"capped", field::payload_capped}})
+    add(level::payload, k, f);
+}
+
+void record_parser::reader::start(log_kind kind, std::string_view line, bool stable) {
+  line_ = line;
+  stable_ = stable;
+  arena_.clear();
+  if (arena_.capacity() < line.size()) arena_.reserve(line.size());
+  key_parts_.clear();
+  string_open_ = false;
+  depth_ = 0;
+  at_ = {};
+  pending_ = nullptr;
+  pending_entry_ = 0;
+  top_object_ = false;
+  balance_lists_used_ = 0;
+  balances_ = nullptr;
+  kind_ = ts_ = ts_end_ = action_ = reason_ = {};
+  latency_.reset();
+  status_.reset();
+  attempt_.reset();
+  rss_.reset();
+  switch (kind) {
+    case log_kind::traffic: reset_exchange(); break;
+    case log_kind::history: h_ = hist_op{}; break;
+    case log_kind::journal:
+      e_ = journal_event{};
+      e_.correlation_null = true;  // absent counts as null
+      e_.schema_missing = true;
+      entity_id_ = payload_agent_ = request_id_ = payload_approval_ = {};
+      payload_amount_.reset();
+      payload_awarded_.reset();
+      break;
+  }
+  top_ = kind == log_kind::traffic ? level::traffic : kind == log_kind::history ? level::history : level::journal;
+}
+
+void record_parser::reader::reset_exchange() {
+  auto faults = std::move(x_.faults);
+  auto upstream = std::move(x_.upstream);
+  faults.clear();
+  upstream.clear();
+  x_ = exchange{};
+  x_.faults = std::move(faults);
+  x_.upstream = std::move(upstream);
+}
+
+bool record_parser::reader::open(vt t) {
+  frame next;
+  if (depth_ == 0) {
+    top_object_ = t == vt::object;
+    if (top_object_) next.lv = top_;
+  } else if (at_.lv == level::faults || at_.lv == level::upstream) {
+    // an array the gates read: each object in it is one fault / one answer
+    if (t == vt::object && at_.lv == level::faults) {
+      x_.faults.emplace_back();
+      next.lv = level::fault;
+    } else if (t == vt::object) {
+      x_.upstream.emplace_back();
+      next = {level::answer, &x_.upstream.back()};
+    }
+  } else {
+    next = take({t});
+  }
+  push(next);
+  return true;
+}
+
+// A key in parts (escaped), or a key of a balances object.
+bool record_parser::reader::key_slow(std::string_view k) {
+  if (!key_parts_.empty()) {
+    key_parts_.append(k);
+    k = key_parts_;
+  }
+  if (at_.lv == level::balances) {
+    // a JSON object keeps the first position of a duplicate key and its last value
+    auto agent = keep(k);
+    std::size_t i = 0;
+    while (i < balances_->size() && (*balances_)[i].agent != agent) ++i;
+    if (i == balances_->size()) balances_->push_back({agent, std::nullopt});
+    pending_entry_ = i + 1;
+  } else {
+    pending_ = keys_[static_cast<std::size_t>(at_.lv)].find(k);
+  }
+  key_parts_.clear();
+  return true;
+}
+
+void record_parser::reader::string_value(std::string_view s) {
+  std::string_view v;
+  if (string_open_) {
+    append(s);
+    v = std::string_view(arena_).substr(string_start_);
+    string_open_ = false;
+  } else {
+    v = keep(s);
+  }
+  take({vt::string, false, 0, v});
+}
+
+std::vector<balance_entry>* record_parser::reader::new_balance_list() {
+  if (balance_lists_used_ == balance_lists_.size()) balance_lists_.emplace_back();
+  auto& l = balance_lists_[balance_lists_used_++];
+  l.clear();
+  return &l;
+}
+
+// Each case sets its field from the value alone, whatever it held before: a duplicate key's last
+// value wins, as in a DOM.
+record_parser::reader::frame record_parser::reader::assign(field fd, value_ref const& v) {
+  frame next;
+  auto& x = x_;
+  auto const& at = at_;
+  switch (fd) {
+    // traffic record
+    case field::kind: kind_ = v.str(); break;
+    case field::id: x.id = v.str(); break;
+    case field::route: x.route = v.str(); break;
+    case field::method: x.method = v.str(); break;
+    case field::target: x.target = v.str(); break;
+    case field::outcome: x.outcome = v.str(); break;
+    case field::ts: ts_ = v.str(); break;
+    case field::ts_end: ts_end_ = v.str(); break;
+    case field::latency_us: latency_ = v.num(); break;
+    case field::req:
+      x.op_key = x.idem_key = x.agent_id = {};
+      x.amount.reset();
+      if (v.is_object()) next.lv = level::req;
+      break;
+    case field::faults:
+      x.faults.clear();
+      if (v.is_array()) next.lv = level::faults;
+      break;
+    case field::upstream:
+      x.upstream.clear();
+      if (v.is_array()) next.lv = level::upstream;
+      break;
+    // exchange.req
+    case field::req_headers:
+      x.op_key = x.idem_key = {};
+      if (v.is_object()) next.lv = level::req_headers;
+      break;
+    case field::req_body:
+      x.agent_id = {};
+      x.amount.reset();
+      if (v.is_object()) next.lv = level::req_body;
+      break;
+    case field::op_header: x.op_key = v.str(); break;
+    case field::idempotency_header: x.idem_key = v.str(); break;
+    case field::agent_id: x.agent_id = v.str(); break;
+    case field::amount: x.amount = v.num(); break;
+    // exchange.faults[]: the one being read is the last
+    case field::fault_kind: x.faults.back().kind = v.str(); break;
+    case field::fault_path: x.faults.back().path = v.str(); break;
+    case field::fault_value: x.faults.back().value = v.num(); break;
+    case field::fault_applied: x.faults.back().applied = v.boolean().value_or(true); break;
+    // an answer
+    case field::answer_status: at.a->status = v.num() ? static_cast<int>(*v.num()) : 0; break;
+    case field::answer_error: at.a->error = v.str(); break;
+    case field::answer_body:
+      if (at.a->has_body) reset_reply(*at.a);  // else its reply holds nothing yet
+      at.a->has_body = v.is_object();
+      if (v.is_object()) next = {level::reply, at.a, at.a};
+      break;
+    case field::answer_headers:
+      at.a->replayed = false;
+      if (v.is_object()) next = {level::answer_headers, at.a};
+      break;
+    case field::replayed: {
+      auto r = v.str();
+      at.a->replayed = r == "true" || r == "True" || r == "1";
+      break;
+    }
+    // an answer's body, a history op's value
+    case field::reply_event_id: at.r->event_id = v.str(); break;
+    case field::balance_after:
+      at.r->balance_after = v.num();
+      at.r->balance_after_null = v.is_null();
+      break;
+    case field::balance:
+      at.r->balance = v.num();
+      at.r->balance_null = v.is_null();
+      break;
+    case field::awarded: at.r->awarded = v.num(); break;
+    case field::requested: at.r->requested = v.num(); break;
+    case field::synergy_total: at.r->synergy_total = v.num(); break;
+    case field::capped: at.r->capped = v.boolean(); break;
+    case field::state_digest: at.r->state_digest = v.str(); break;
+    case field::approval_id: at.r->approval_id = v.str(); break;
+    case field::detail: at.r->detail = v.str(); break;
+    case field::balances:
+      at.r->balances = nullptr;
+      if (v.is_object()) {
+        at.r->balances = balances_ = new_balance_list();
+        next = {level::balances, at.a, at.r};
+      }
+      break;
+    case field::metadata:
+      at.r->ci.reset();
+      at.r->karma = {};
+      at.r->anomaly_detected.reset();
+      if (v.is_object()) next = {level::metadata, at.a, at.r};
+      break;
+    case field::value_agent_id: h_.agent_id = v.str(); break;
+    case field::value_amount: h_.amount = v.num(); break;
+    case field::rss_bytes: rss_ = v.num(); break;
+    case field::ci: at.r->ci = v.num(); break;
+    case field::karma: at.r->karma = v.str(); break;
+    case field::anomaly_detected: at.r->anomaly_detected = v.boolean(); break;
+    // history record
+    case field::type: h_.type = v.str(); break;
+    case field::op: h_.op = v.str(); break;
+    case field::scenario: h_.scenario = v.str(); break;
+    case field::f: h_.f = v.str(); break;
+    case field::error: h_.error = v.str(); break;
+    case field::status: status_ = v.num(); break;
+    case field::attempt: attempt_ = v.num(); break;
+    case field::value:
+      reset_reply(h_);
+      h_.agent_id = {};
+      h_.amount.reset();
+      rss_.reset();
+      if (v.is_object()) next = {level::value, nullptr, &h_};
+      break;
+    case field::action: action_ = v.str(); break;
+    case field::reason: reason_ = v.str(); break;
+    // journal event
+    case field::event_id: e_.event_id = v.str(); break;
+    case field::event_type: e_.event_type = v.str(); break;
+    case field::idempotency_key: e_.idem_key = v.str(); break;
+    case field::correlation_id:
+      e_.correlation_id = v.str();
+      e_.correlation_null = v.is_null();
+      break;
+    case field::causation_id:
+      e_.causation_id = v.str();
+      e_.causation_present = !v.is_null();
+      break;
+    case field::schema_version:
+      e_.schema_version.reset();
+      if (auto n = v.num()) e_.schema_version = static_cast<std::int64_t>(*n);
+      e_.schema_missing = !v.num();
+      break;
+    case field::payload:
+      entity_id_ = payload_agent_ = request_id_ = payload_approval_ = {};
+      payload_amount_.reset();
+      payload_awarded_.reset();
+      e_.balance_after.reset();
+      e_.balance_after_null = false;
+      e_.reason = {};
+      e_.capped.reset();
+      if (v.is_object()) next.lv = level::payload;
+      break;
+    case field::entity_id: entity_id_ = v.str(); break;
+    case field::payload_agent_id: payload_agent_ = v.str(); break;
+    case field::payload_amount: payload_amount_ = v.num(); break;
+    case field::payload_awarded: payload_awarded_ = v.num(); break;
+    case field::payload_balance_after:
+      e_.balance_after = v.num();
+      e_.balance_after_null = v.is_null();
+      break;
+    case field::payload_reason: e_.reason = v.str(); break;
+    case field::request_id: request_id_ = v.str(); break;
+    case field::payload_approval_id: payload_approval_ = v.str(); break;
+    case field::payload_capped: e_.capped = v.boolean(); break;
+  }
+  return next;
+}
+
+bool record_parser::reader::finish(log_kind kind, record& out, std::string& err) {
+  switch (kind) {
+    case log_kind::traffic:
+      if (kind_ == "exchange") return finish_exchange(out, err);
+      if (kind_ == "control") {
+        out.kind = record_kind::control;
+        return true;
+      }
+      if (kind_ == "run") {
+        out.kind = record_kind::traffic_run;
+        return true;
+      }
+      if (kind_.empty()) {
+        err = "record without kind";
+        return false;
+      }
+      out.kind = record_kind::ignored;
+      out.ignored_type = kind_;
+      return true;
+    case log_kind::history: return finish_history(out, err);
+    case log_kind::journal: return finish_event(out, err);
+  }
+  return false;
+}
+
+// The proxy and the load client write "YYYY-MM-DDTHH:MM:SS.ffffffZ", and the records of one second
+// share all but the fraction: that part is parsed (core::parse_rfc3339_us) once per second, and a
+// time stamp of the same second is that second plus its six fraction digits.
+std::int64_t record_parser::reader::time_of(std::string_view rfc3339) {
+  auto const& s = rfc3339;
+  bool usual = s.size() == 27 && s[19] == '.' && s[26] == 'Z';
+  std::int64_t frac = 0;
+  for (std::size_t i = 20; usual && i < 26; ++i) {
+    usual = s[i] >= '0' && s[i] <= '9';
+    frac = frac * 10 + (s[i] - '0');
+  }
+  if (usual && has_second_ && std::memcmp(s.data(), second_.data(), second_.size()) == 0) return second_us_ + frac;
+  auto t = core::parse_rfc3339_us(s);
+  if (!t) return 0;
+  if (usual) {
+    std::memcpy(second_.data(), s.data(), second_.size());
+    second_us_ = *t - frac;
+    has_second_ = true;
+  }
+  return *t;
+}
+
+bool record_parser::reader::finish_exchange(record& out, std::string& err) {
+  auto& x = x_;
+  x.ts_us = time_of(ts_);
+  x.ts_end_us = time_of(ts_end_);
+  if (!x.ts_end_us) x.ts_end_us = x.ts_us;
+  x.latency_us = latency_ ? static_cast<std::int64_t>(*latency_) : -1;
+  if (x.method.empty() || x.target.empty()) {
+    err = "exchange without method or target";
+    return false;
+  }
+  if (x.op_key.empty()) x.op_key = x.idem_key;
+  if (!x.op_key.empty()) x.op_hash = h64(x.op_key);
+  class_key_.clear();
+  class_key_.append(x.method).append(" ").append(x.target);
+  auto it = classes_.find(class_key_);
+  if (it == classes_.end()) {
+    if (classes_.size() > 200000) classes_.clear();
+    op_class c;
+    if (auto m = config::classify(ctx_.profile, x.method, x.target)) {
+      c.f = m->op;
+      if (auto pi = m->params.find("id"); pi != m->params.end()) c.path_id = pi->second;
+      if (auto pa = m->params.find("agent_id"); pa != m->params.end()) c.path_agent = pa->second;
+    }
+    it = classes_.emplace(class_key_, std::move(c)).first;
+  }
+  x.f = it->second.f;
+  x.path_id = it->second.path_id;
+  x.path_agent = it->second.path_agent;
+  if (x.agent_id.empty() && !x.path_agent.empty()) x.agent_id = x.path_agent;
+  out.kind = record_kind::exchange;
+  out.x = &x;
+  return true;
+}
+
+bool record_parser::reader::finish_history(record& out, std::string& err) {
+  auto type = h_.type;
+  if (is_op_type(type)) {
+    h_.ts_us = time_of(ts_);
+    if (latency_) h_.latency_us = static_cast<std::int64_t>(*latency_);
+    if (status_) h_.status = static_cast<int>(*status_);
+    if (attempt_) h_.attempt = static_cast<int>(*attempt_);
+    if (h_.op.empty()) {
+      err = "op record without op";
+      return false;
+    }
+    out.kind = record_kind::op;
+    out.h = &h_;
+    return true;
+  }
+  if (type == "sample") {
+    s_ = hist_sample{time_of(ts_), rss_, h_.scenario};
+    out.kind = record_kind::sample;
+    out.s = &s_;
+    return true;
+  }
+  if (type == "run") {
+    out.kind = record_kind::run;
+    return true;
+  }
+  if (type == "scenario") {
+    sc_ = hist_scenario{action_, h_.scenario, reason_, time_of(ts_)};
+    out.kind = record_kind::scenario;
+    out.sc = &sc_;
+    return true;
+  }
+  if (type.empty()) {
+    err = "history record without type";
+    return false;
+  }
+  out.kind = type == "stats" ? record_kind::summary : record_kind::ignored;
+  if (out.kind == record_kind::ignored) out.ignored_type = type;
+  return true;
+}
+
+bool record_parser::reader::finish_event(record& out, std::string& err) {
+  auto& e = e_;
+  if (e.event_type.empty()) {
+    err = "journal event without event_type";
+    return false;
+  }
+  e.ts_us = time_of(ts_);
+  e.entity_id = entity_id_.empty() ? payload_agent_ : entity_id_;
+  e.amount = payload_amount_ ? payload_amount_ : payload_awarded_;
+  e.request_id = request_id_.empty() ? payload_approval_ : request_id_;
+  out.kind = record_kind::event;
+  out.e = &e;
+  return true;
+}
+
+namespace {
+
+// Feeds a parsed value to the reader token by token, as the streaming parser would.
+template <class Handler>
+void replay(json::value const& v, Handler& h) {
+  json::error_code ec;
+  switch (v.kind()) {
+    case json::kind::object:
+      h.on_object_begin(ec);
+      for (auto const& kv : v.get_object()) {
+        h.on_key(kv.key(), kv.key().size(), ec);
+        replay(kv.value(), h);
+      }
+      h.on_object_end(v.get_object().size(), ec);
+      break;
+    case json::kind::array:
+      h.on_array_begin(ec);
+      for (auto const& e : v.get_array()) replay(e, h);
+      h.on_array_end(v.get_array().size(), ec);
+      break;
+    case json::kind::string: h.on_string(v.get_string(), v.get_string().size(), ec); break;
+    case json::kind::int64: h.on_int64(v.get_int64(), {}, ec); break;
+    case json::kind::uint64: h.on_uint64(v.get_uint64(), {}, ec); break;
+    case json::kind::double_: h.on_double(v.get_double(), {}, ec); break;
+    case json::kind::bool_: h.on_bool(v.get_bool(), ec); break;
+    case json::kind::null: h.on_null(ec); break;
+  }
+}
+
+}  // namespace
+
+// ---- record_parser ---------------------------------------------------------------------------
+
+record_parser::record_parser(context const& ctx) : stream_(std::make_unique<json::basic_parser<reader>>(json::parse_options{}, ctx)) {}
+
+record_parser::~record_parser() = default;
+
+// Streams `line` into the reader; a line that is not strict JSON is read from a lenient DOM instead.
+bool record_parser::read_document(log_kind kind, std::string_view line, std::string& err) {
+  auto& rd = stream_->handler();
+  rd.start(kind, line, false);
+  json::error_code ec;
+  stream_->reset();
+  auto n = stream_->write_some(false, line.data(), line.size(), ec);
+  if (!ec && n < line.size()) ec = json::error::extra_data;  // as json::parser::write
+  if (!ec) return true;
+  // Python writes NaN/Infinity into journals; our own logs may carry them only when a peer sent them.
+  std::string lenient_err;
+  auto v = core::parse_json_lenient(line, lenient_err);
+  if (!v) {
+    err = "not valid JSON (" + ec.message() + ")";
+    return false;
+  }
+  doc_.emplace(std::move(*v));
+  rd.start(kind, line, true);
+  replay(*doc_, rd);
+  return true;
+}
+
+bool record_parser::parse(log_kind kind, std::string_view line, source src, record& out, std::string& err) {
+  doc_.reset();
+  if (!read_document(kind, line, err)) return false;
+  auto& rd = stream_->handler();
+  if (!rd.top_is_object()) {
+    err = "a record must be a JSON object";
+    return false;
+  }
+  out = record{};
+  out.src = src;
+  if (!rd.finish(kind, out, err)) return false;
+  if (out.kind != record_kind::control && out.kind != record_kind::traffic_run && out.kind != record_kind::run) return true;
+  // read whole: a run record's settings go to the report, a control record's fault is any fault JSON
+  if (!doc_) doc_ = core::parse_json(line, err);
+  if (!doc_) return false;
+  if (out.kind == record_kind::control) {
+    out.c = &c_;
+    return read_control(doc_->get_object(), c_, err);
+  }
+  read_run(*doc_, kind, run_);
+  out.run = &run_;
+  return true;
+}
+
+}  // namespace stormgate::checks::detail
