@@ -4,7 +4,6 @@
 #include "checks/detail/model.hpp"
 
 #include <algorithm>
-#include <deque>
 
 namespace stormgate::checks::detail {
 namespace {
@@ -102,7 +101,7 @@ class gate_b final : public gate_fold {
   struct op_state {
     std::uint64_t first_effect = 0;
     bool confirmed = false;
-    std::vector<pending_unknown> unknown;
+    std::unique_ptr<std::vector<pending_unknown>> unknown;  // rare: kept out of the op table's slots
   };
   struct digest_tracker {
     std::string last;
@@ -173,11 +172,11 @@ class gate_b final : public gate_fold {
   // An op is settled: its attempts of unknown outcome widen the interval, unless the target is
   // idempotent and the op's effect is already confirmed (one op, at most one effect).
   void settle(op_state& st) {
-    if (st.unknown.empty()) return;
+    if (!st.unknown || st.unknown->empty()) return;
     bool idem = ctx_.has_idempotency();
     if (idem && st.confirmed) return;
-    if (idem) st.unknown.resize(1);
-    for (auto const& u : st.unknown) {
+    if (idem) st.unknown->resize(1);
+    for (auto const& u : *st.unknown) {
       auto& a = agent(u.agent);
       ++unknown_effects_;
       ++a.gaps_allowed;
@@ -234,8 +233,10 @@ void gate_b::on_exchange(exchange const& x, source const& src) {
       // may or may not have taken effect
       if (x.f == "create") continue;
       double d = x.f == "synergy" ? amount.value_or(0) : sign * amount.value_or(0);
-      if (st) st->unknown.push_back({std::string(x.agent_id), d});
-      else {
+      if (st) {
+        if (!st->unknown) st->unknown = std::make_unique<std::vector<pending_unknown>>();
+        st->unknown->push_back({std::string(x.agent_id), d});
+      } else {
         ++unknown_effects_;
         ++ag.gaps_allowed;
         (d < 0 ? ag.unknown_lo : ag.unknown_hi) += d;
