@@ -6,10 +6,8 @@ namespace stormgate::load {
 
 scenario_plan plan_approval_race(plan_builder& b) {
   scenario_plan out;
-  if (auto m = b.missing({"create", "request_approval", "approve", "deny"}); !m.empty()) {
-    out.skip = "target has no '" + m + "' op";
-    return out;
-  }
+  out.skip = b.lacks({"create", "request_approval", "approve", "deny"});
+  if (!out.skip.empty()) return out;
   constexpr int deciders = 10;
   auto agent = b.agent("race", 1);
   out.phases.push_back(b.fund_agents({agent}, 1000.0));

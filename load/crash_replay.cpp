@@ -6,10 +6,8 @@ namespace stormgate::load {
 
 scenario_plan plan_crash_replay(plan_builder& b) {
   scenario_plan out;
-  if (auto m = b.missing({"create", "consume"}); !m.empty()) {
-    out.skip = "target has no '" + m + "' op";
-    return out;
-  }
+  out.skip = b.lacks({"create", "consume"});
+  if (!out.skip.empty()) return out;
   bool restart = b.params().can_restart;
   if (!restart && !b.profile().has("replay")) {
     out.skip = "no restart command ([restart] command or --restart-command) and no replay op";

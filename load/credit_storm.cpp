@@ -9,10 +9,8 @@ namespace stormgate::load {
 
 scenario_plan plan_credit_storm(plan_builder& b) {
   scenario_plan out;
-  if (auto m = b.missing({"create", "consume"}); !m.empty()) {
-    out.skip = "target has no '" + m + "' op";
-    return out;
-  }
+  out.skip = b.lacks({"create", "consume"});
+  if (!out.skip.empty()) return out;
   constexpr int agent_count = 10;
   constexpr int consumes_per_worker = 20;
   int workers = std::max(1, b.params().concurrency);

@@ -6,10 +6,8 @@ namespace stormgate::load {
 
 scenario_plan plan_ml_chaos(plan_builder& b) {
   scenario_plan out;
-  if (auto m = b.missing({"create", "consume"}); !m.empty()) {
-    out.skip = "target has no '" + m + "' op";
-    return out;
-  }
+  out.skip = b.lacks({"create", "consume"});
+  if (!out.skip.empty()) return out;
   if (!b.params().has_admin) {
     out.skip = "needs the proxy's admin API (--admin-url) to mutate amounts";
     return out;

@@ -103,9 +103,9 @@ phase plan_builder::read_balances(std::vector<std::string> const& agents) {
   return ph;
 }
 
-std::string plan_builder::missing(std::initializer_list<char const*> fs) const {
+std::string plan_builder::lacks(std::initializer_list<char const*> fs) const {
   for (auto f : fs)
-    if (!profile_.has(f)) return f;
+    if (!profile_.has(f)) return std::string("target has no '") + f + "' op";
   return {};
 }
 

@@ -18,10 +18,8 @@ constexpr int soak_agents = 20;
 
 scenario_plan plan_soak(plan_builder& b) {
   scenario_plan out;
-  if (auto m = b.missing({"create", "balance"}); !m.empty()) {
-    out.skip = "target has no '" + m + "' op";
-    return out;
-  }
+  out.skip = b.lacks({"create", "balance"});
+  if (!out.skip.empty()) return out;
   std::vector<std::string> agents;
   for (int i = 1; i <= soak_agents; ++i) agents.push_back(b.agent("soak", i));
   out.phases.push_back(b.fund_agents(agents, 10000.0));

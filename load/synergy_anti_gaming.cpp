@@ -5,10 +5,8 @@ namespace stormgate::load {
 
 scenario_plan plan_synergy_anti_gaming(plan_builder& b) {
   scenario_plan out;
-  if (auto m = b.missing({"create", "synergy"}); !m.empty()) {
-    out.skip = "target has no '" + m + "' op";
-    return out;
-  }
+  out.skip = b.lacks({"create", "synergy"});
+  if (!out.skip.empty()) return out;
   constexpr int agent_count = 5;
   constexpr int events_per_agent = 100;
   int lanes = std::max(1, std::min(10, b.params().concurrency));

@@ -30,8 +30,8 @@ class plan_builder {
   phase fund_agents(std::vector<std::string> const& agents, double credits);
   // Reads every agent's balance, then the balances list when the target has one.
   phase read_balances(std::vector<std::string> const& agents);
-  // The first op among `fs` the profile lacks, or "".
-  std::string missing(std::initializer_list<char const*> fs) const;
+  // Why a scenario needing the ops `fs` cannot run on this target ("target has no 'x' op"), or "".
+  std::string lacks(std::initializer_list<char const*> fs) const;
 
   std::string fault_path(std::string const& op) const;  // the path a fault on this op matches
 
