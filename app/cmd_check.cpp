@@ -31,6 +31,15 @@ core::result<std::string> fetch_events(std::string const& url_text) {
   if (q != std::string::npos) target.resize(q);
   net::client c("http://" + u->host + ":" + u->port, std::chrono::seconds(10));
   auto path = (std::filesystem::temp_directory_path() / ("stormgate-events-" + std::to_string(::getpid()) + ".jsonl")).string();
+  // the file goes again unless the whole journal was fetched
+  struct remove_unless_kept {
+    std::string const& path;
+    bool keep = false;
+    ~remove_unless_kept() {
+      std::error_code ec;
+      if (!keep) std::filesystem::remove(path, ec);
+    }
+  } guard{path};
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   if (!out) return core::data_error(path, "cannot write the fetched journal");
   std::uint64_t after = 0;
@@ -55,6 +64,8 @@ core::result<std::string> fetch_events(std::string const& url_text) {
     after = next;
   }
   out.close();
+  if (!out) return core::data_error(path, "cannot write the fetched journal");
+  guard.keep = true;
   return path;
 }
 

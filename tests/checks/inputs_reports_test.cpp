@@ -237,9 +237,13 @@ TEST_CASE("stormgate check: exit codes and report files", "[checks][cli]") {
     CHECK(*rc == 64);
   }
   {
-    process p({"check", "--traffic", dir.file("t.jsonl"), "--events-url", "http://127.0.0.1:1/api/credits/events", "--quiet"});
+    // the journal could not be fetched: exit 69, and no partial download is left behind
+    temp_dir tmp;
+    process p({"check", "--traffic", dir.file("t.jsonl"), "--events-url", "http://127.0.0.1:1/api/credits/events", "--quiet"},
+              {{"TMPDIR", tmp.path.string()}});
     auto rc = p.wait_exit(std::chrono::seconds(30));
     REQUIRE(rc);
     CHECK(*rc == 69);
+    CHECK(std::filesystem::is_empty(tmp.path));
   }
 }
