@@ -1,6 +1,8 @@
 #!/bin/sh
 # Benchmark of `stormgate check`: generates a traffic log of N records (default 5 000 000) with
 # bench/gen_traffic.cpp, checks it, and prints records/s per core (user+sys CPU time) and peak RSS.
+# Beside it, in the same run, the floor: bench/json_floor.cpp reads and validates the same lines
+# with the same JSON parser, keeping nothing and running no gate.
 #   bench/check.sh [N] [BUILD_DIR]
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -15,6 +17,7 @@ work=${TMPDIR:-/tmp}/stormgate-bench-check.$$
 mkdir -p "$work"
 trap 'rm -rf "$work"' EXIT
 g++ -O2 -o "$work/gen_traffic" "$here/gen_traffic.cpp"
+g++ -O2 -std=c++20 -o "$work/json_floor" "$here/json_floor.cpp"
 "$work/gen_traffic" "$n" "$work/traffic.jsonl"
 bytes=$(stat -c %s "$work/traffic.jsonl")
 records=$(wc -l < "$work/traffic.jsonl")
@@ -34,3 +37,10 @@ awk -v r="$records" -v b="$bytes" -v u="$user" -v s="$sys" -v w="$wall" -v m="$r
   printf "records/s per core: %.0f   MB/s per core: %.0f   peak RSS: %.1f MB\n", r / cpu, b / 1048576 / cpu, m / 1024;
 }'
 grep -o '"overall_status":"[A-Z-]*"' "$work/report.json" || true
+/usr/bin/time -f "%U %S %e %M" -o "$work/floor.txt" "$work/json_floor" "$work/traffic.jsonl" > /dev/null
+read -r user sys wall rss_kb <<EOT
+$(tail -n 1 "$work/floor.txt")
+EOT
+awk -v r="$records" -v u="$user" -v s="$sys" -v m="$rss_kb" 'BEGIN {
+  printf "floor (read + validate with Boost.JSON, nothing kept, no gates): cpu %.2f s, records/s per core: %.0f, peak RSS: %.1f MB\n", u + s, r / (u + s), m / 1024;
+}'
