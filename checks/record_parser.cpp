@@ -340,11 +340,16 @@ class record_parser::reader {
   std::int64_t second_us_ = 0;
   bool has_second_ = false;
   // method + target -> the profile's op (targets repeat)
+  // method + target -> the profile's op, in a direct-mapped cache: targets repeat, and a miss
+  // only costs a classification
   struct op_class {
+    std::uint64_t hash = 0;
+    bool used = false;
+    std::string method, target;
     std::string f, path_id, path_agent;
   };
-  std::string class_key_;
-  string_map<op_class> classes_;
+  std::vector<op_class> classes_ = std::vector<op_class>(4096);
+  op_class const& classify(std::string_view method, std::string_view target);
 
   bool reading_keys() const { return at_.lv != level::skip; }
   bool wanted() const { return pending_ || pending_entry_; }
@@ -770,6 +775,25 @@ std::int64_t record_parser::reader::time_of(std::string_view rfc3339) {
   return *t;
 }
 
+record_parser::reader::op_class const& record_parser::reader::classify(std::string_view method, std::string_view target) {
+  auto h = h64(target) ^ h64(method) * 0x9E3779B97F4A7C15ull;
+  auto& c = classes_[h & (classes_.size() - 1)];
+  if (c.used && c.hash == h && c.target == target && c.method == method) return c;
+  c.used = true;
+  c.hash = h;
+  c.method = method;
+  c.target = target;
+  c.f.clear();
+  c.path_id.clear();
+  c.path_agent.clear();
+  if (auto m = config::classify(ctx_.profile, method, target)) {
+    c.f = m->op;
+    if (auto pi = m->params.find("id"); pi != m->params.end()) c.path_id = pi->second;
+    if (auto pa = m->params.find("agent_id"); pa != m->params.end()) c.path_agent = pa->second;
+  }
+  return c;
+}
+
 bool record_parser::reader::finish_exchange(record& out, std::string& err) {
   auto& x = x_;
   x.ts_us = time_of(ts_);
@@ -782,22 +806,10 @@ bool record_parser::reader::finish_exchange(record& out, std::string& err) {
   }
   if (x.op_key.empty()) x.op_key = x.idem_key;
   if (!x.op_key.empty()) x.op_hash = h64(x.op_key);
-  class_key_.clear();
-  class_key_.append(x.method).append(" ").append(x.target);
-  auto it = classes_.find(class_key_);
-  if (it == classes_.end()) {
-    if (classes_.size() > 200000) classes_.clear();
-    op_class c;
-    if (auto m = config::classify(ctx_.profile, x.method, x.target)) {
-      c.f = m->op;
-      if (auto pi = m->params.find("id"); pi != m->params.end()) c.path_id = pi->second;
-      if (auto pa = m->params.find("agent_id"); pa != m->params.end()) c.path_agent = pa->second;
-    }
-    it = classes_.emplace(class_key_, std::move(c)).first;
-  }
-  x.f = it->second.f;
-  x.path_id = it->second.path_id;
-  x.path_agent = it->second.path_agent;
+  auto const& c = classify(x.method, x.target);
+  x.f = c.f;
+  x.path_id = c.path_id;
+  x.path_agent = c.path_agent;
   if (x.agent_id.empty() && !x.path_agent.empty()) x.agent_id = x.path_agent;
   out.kind = record_kind::exchange;
   out.x = &x;
