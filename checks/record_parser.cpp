@@ -339,12 +339,10 @@ class record_parser::reader {
   std::array<char, 19> second_{};
   std::int64_t second_us_ = 0;
   bool has_second_ = false;
-  // method + target -> the profile's op (targets repeat)
   // method + target -> the profile's op, in a direct-mapped cache: targets repeat, and a miss
-  // only costs a classification
+  // only costs a classification (an empty slot matches nothing: an exchange has a target)
   struct op_class {
     std::uint64_t hash = 0;
-    bool used = false;
     std::string method, target;
     std::string f, path_id, path_agent;
   };
@@ -778,8 +776,7 @@ std::int64_t record_parser::reader::time_of(std::string_view rfc3339) {
 record_parser::reader::op_class const& record_parser::reader::classify(std::string_view method, std::string_view target) {
   auto h = h64(target) ^ h64(method) * 0x9E3779B97F4A7C15ull;
   auto& c = classes_[h & (classes_.size() - 1)];
-  if (c.used && c.hash == h && c.target == target && c.method == method) return c;
-  c.used = true;
+  if (c.hash == h && c.target == target && c.method == method) return c;
   c.hash = h;
   c.method = method;
   c.target = target;

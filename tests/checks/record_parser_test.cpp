@@ -135,6 +135,27 @@ TEST_CASE("record_parser: the op and agent fall back to the idempotency key and 
   CHECK(r.x().op_hash == 0);
 }
 
+TEST_CASE("record_parser: the op class of every target, however many targets a log holds", "[checks][record_parser]") {
+  // more distinct targets than the class cache has slots, read twice: classes evicted from the
+  // cache are classified again, and a slot never answers for another target
+  reader r;
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < 6000; ++i) {
+      auto agent = "storm-" + std::to_string(i);
+      REQUIRE(r.parse(log_kind::traffic, R"({"kind":"exchange","method":"GET","target":"/api/credits/balance/)" + agent + R"("})"));
+      CHECK(r.x().f == "balance");
+      CHECK(r.x().agent_id == agent);
+      REQUIRE(r.parse(log_kind::traffic, R"({"kind":"exchange","method":"POST","target":"/api/credits/approvals/ap-)" +
+                                             std::to_string(i) + R"(/approve"})"));
+      CHECK(r.x().f == "approve");
+      CHECK(r.x().path_id == "ap-" + std::to_string(i));
+      REQUIRE(r.parse(log_kind::traffic, R"({"kind":"exchange","method":"DELETE","target":"/api/credits/balance/)" + agent + R"("})"));
+      CHECK(r.x().f.empty());  // no op of the profile is a DELETE of a balance
+      CHECK(r.x().path_agent.empty());
+    }
+  }
+}
+
 TEST_CASE("record_parser: time stamps of one second, and others, read as core reads them", "[checks][record_parser]") {
   reader r;
   // the same second in a row (read from the first), a bad one in the same second, another format
