@@ -77,6 +77,7 @@ std::string run_cmd(char const* cmd) {
 
 struct pass_state {
   context ctx;
+  op_book ops;  // the per-op state of gates A and B
   std::vector<std::unique_ptr<gate_fold>> gates;
   std::vector<std::string> gate_errors;
   std::unique_ptr<scenario_fold> scen;
@@ -85,6 +86,21 @@ struct pass_state {
   std::deque<std::string> files;
   boost::json::object run_config;
 };
+
+// Ops whose minute has passed (every op when `all`) leave the op book, oldest first; each gate
+// sees them go.
+void retire_ops(pass_state& ps, bool all) {
+  ps.ops.evict(all, [&](op_facts& op) {
+    for (std::size_t i = 0; i < ps.gates.size(); ++i) {
+      if (!ps.gate_errors[i].empty()) continue;
+      try {
+        ps.gates[i]->retire(op);
+      } catch (std::exception const& e) {
+        ps.gate_errors[i] = std::string("gate threw retiring an op: ") + e.what();
+      }
+    }
+  });
+}
 
 void step_all(pass_state& ps, record const& rec) {
   for (std::size_t i = 0; i < ps.gates.size(); ++i) {
@@ -95,6 +111,7 @@ void step_all(pass_state& ps, record const& rec) {
       ps.gate_errors[i] = std::string("gate threw at ") + (rec.src.file ? *rec.src.file : "") + ":" + std::to_string(rec.src.line) + ": " + e.what();
     }
   }
+  if (ps.ops.queued() > 1024) retire_ops(ps, false);
   if (ps.scen_error.empty()) {
     try {
       ps.scen->step(rec);
@@ -175,8 +192,8 @@ core::result<check_report> run_check(check_options const& opts) {
   ps.ctx.profile = std::move(*profile);
   ps.ctx.has_journal = opts.journal.has_value();
   ps.ctx.has_history = !opts.history.empty();
-  ps.gates.push_back(make_gate_a(ps.ctx));
-  ps.gates.push_back(make_gate_b(ps.ctx));
+  ps.gates.push_back(make_gate_a(ps.ctx, ps.ops));
+  ps.gates.push_back(make_gate_b(ps.ctx, ps.ops));
   ps.gates.push_back(make_gate_c(ps.ctx));
   ps.gates.push_back(make_gate_d(ps.ctx, &ps.report.charts));
   ps.gates.push_back(make_gate_e(ps.ctx, &ps.report.charts));
@@ -196,6 +213,7 @@ core::result<check_report> run_check(check_options const& opts) {
     }
   }
 
+  retire_ops(ps, true);
   auto& rep = ps.report;
   static char const* ids[] = {"A", "B", "C", "D", "E"};
   static char const* names[] = {"Event Integrity", "Projection Integrity", "Human Gate Safety", "Failure Safety", "Load Reality"};

@@ -14,7 +14,7 @@ bool is_effect_op(std::string_view f) {
 
 class gate_a final : public gate_fold {
  public:
-  explicit gate_a(context const& ctx) : ctx_(ctx) {}
+  gate_a(context const& ctx, op_book& ops) : ctx_(ctx), ops_(ops) {}
 
   void prefetch(record const& r) override {
     if (r.kind != record_kind::exchange || !is_effect_op(r.x->f) || r.x->op_key.empty()) return;
@@ -96,11 +96,6 @@ class gate_a final : public gate_fold {
   }
 
  private:
-  struct op_state {
-    std::uint64_t first_effect = 0;  // hash of the first applied effect's event_id
-    std::uint32_t effects = 0;
-    bool reported = false;
-  };
   struct cause {
     std::uint64_t hash;
     std::string event_id, cause;
@@ -108,7 +103,7 @@ class gate_a final : public gate_fold {
   };
 
   context const& ctx_;
-  op_window<op_state> ops_;
+  op_book& ops_;  // shared with gate B; this gate keeps op_facts::a
   std::uint64_t write_ops_ = 0, ungrouped_ = 0;
   evidence op_ev_, dup_ev_, journal_ev_;
   // journal
@@ -126,7 +121,7 @@ class gate_a final : public gate_fold {
       return;
     }
     bool fresh;
-    auto& st = ops_.touch(x.op_hash, x.ts_end_us, fresh);
+    auto& st = ops_.touch(x.op_hash, x.ts_end_us, fresh).a;
     bool by_id = ctx_.has_event_id();
     for (auto const& a : x.upstream) {
       if (!ok2xx(a.status)) continue;
@@ -152,7 +147,6 @@ class gate_a final : public gate_fold {
       else if (!by_id) why += " (two balance steps: the target answered 2xx to more than one attempt)";
       op_ev_.add(x.op_key, src, std::move(why));
     }
-    if (ops_.queued() > 1024) ops_.evict(false, [](op_state&) {});
   }
 
   void on_event(journal_event const& e, source const& src) {
@@ -179,6 +173,6 @@ class gate_a final : public gate_fold {
 
 }  // namespace
 
-std::unique_ptr<gate_fold> make_gate_a(context const& ctx) { return std::make_unique<gate_a>(ctx); }
+std::unique_ptr<gate_fold> make_gate_a(context const& ctx, op_book& ops) { return std::make_unique<gate_a>(ctx, ops); }
 
 }  // namespace stormgate::checks::detail

@@ -60,7 +60,7 @@ struct small_counts {
 
 class gate_b final : public gate_fold {
  public:
-  explicit gate_b(context const& ctx) : ctx_(ctx) {}
+  gate_b(context const& ctx, op_book& ops) : ctx_(ctx), ops_(ops) {}
 
   void prefetch(record const& r) override {
     if (r.kind != record_kind::exchange || !is_write(r.x->f) || r.x->agent_id.empty() || r.x->op_key.empty()) return;
@@ -94,15 +94,6 @@ class gate_b final : public gate_fold {
     source read_src;
     std::string read_file;
   };
-  struct pending_unknown {
-    std::string agent;
-    double delta;
-  };
-  struct op_state {
-    std::uint64_t first_effect = 0;
-    bool confirmed = false;
-    std::unique_ptr<std::vector<pending_unknown>> unknown;  // rare: kept out of the op table's slots
-  };
   struct digest_tracker {
     std::string last;
     std::string last_where;
@@ -117,7 +108,7 @@ class gate_b final : public gate_fold {
 
   context const& ctx_;
   string_map<agent_state> agents_;
-  op_window<op_state> ops_;
+  op_book& ops_;  // shared with gate A; this gate keeps op_facts::b
   evidence drift_ev_, chain_ev_, nan_ev_, neg_ev_, digest_ev_;
   std::uint64_t reads_ = 0, effects_ = 0, unknown_effects_ = 0, digest_compared_ = 0;
   digest_tracker traffic_digest_, history_digest_;
@@ -165,13 +156,11 @@ class gate_b final : public gate_fold {
     t.writes_since = 0;
   }
 
-  void evict(bool all) {
-    ops_.evict(all, [this](op_state& st) { settle(st); });
-  }
-
-  // An op is settled: its attempts of unknown outcome widen the interval, unless the target is
-  // idempotent and the op's effect is already confirmed (one op, at most one effect).
-  void settle(op_state& st) {
+  // An op is settled when it leaves the op book: its attempts of unknown outcome widen the
+  // interval, unless the target is idempotent and the op's effect is already confirmed (one op, at
+  // most one effect).
+  void retire(op_facts& op) override {
+    auto& st = op.b;
     if (!st.unknown || st.unknown->empty()) return;
     bool idem = ctx_.has_idempotency();
     if (idem && st.confirmed) return;
@@ -221,10 +210,10 @@ void gate_b::on_exchange(exchange const& x, source const& src) {
   auto amount = effective_amount(x, ctx_.profile.fields.amount);
   double sign = x.f == "consume" ? -1.0 : 1.0;
 
-  op_state* st = nullptr;
+  op_facts::balance_effect* st = nullptr;
   if (!x.op_key.empty()) {
     bool fresh;
-    st = &ops_.touch(x.op_hash, x.ts_end_us, fresh);
+    st = &ops_.touch(x.op_hash, x.ts_end_us, fresh).b;
   }
   bool by_id = ctx_.has_event_id();
   for (auto const& a : x.upstream) {
@@ -278,7 +267,6 @@ void gate_b::on_exchange(exchange const& x, source const& src) {
     }
     traffic_digest_.writes_since++;
   }
-  if (ops_.queued() > 1024) evict(false);
 }
 
 void gate_b::on_op(hist_op const& h, source const& src) {
@@ -329,8 +317,7 @@ void gate_b::on_event(journal_event const& e, source const& src) {
   j.last = after;
 }
 
-gate_result gate_b::finish() {
-  evict(true);
+gate_result gate_b::finish() {  // every op has been retired
   gate_result g;
   g.id = "B";
   g.name = "Projection Integrity";
@@ -456,6 +443,6 @@ gate_result gate_b::finish() {
 
 }  // namespace
 
-std::unique_ptr<gate_fold> make_gate_b(context const& ctx) { return std::make_unique<gate_b>(ctx); }
+std::unique_ptr<gate_fold> make_gate_b(context const& ctx, op_book& ops) { return std::make_unique<gate_b>(ctx, ops); }
 
 }  // namespace stormgate::checks::detail

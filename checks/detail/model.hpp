@@ -359,6 +359,27 @@ class op_window {
   std::size_t prefetched_ = 0;  // the first queued ops already prefetched
 };
 
+// What the gates that follow logical ops keep per op. Gates A and B read the same op on the same
+// exchange, so its state lives in one op_window for both: one cache miss per record, not one per
+// gate. Each gate reads and writes only its own part.
+struct pending_unknown {  // an attempt of unknown outcome: its effect on an agent, if it took one
+  std::string agent;
+  double delta;
+};
+struct op_facts {
+  struct effects_seen {  // gate A: the op's applied effects
+    std::uint64_t first_effect = 0;  // hash of the first applied effect's event_id
+    std::uint32_t effects = 0;
+    bool reported = false;
+  } a;
+  struct balance_effect {  // gate B: the op's confirmed effect, and its attempts of unknown outcome
+    std::uint64_t first_effect = 0;
+    bool confirmed = false;
+    std::unique_ptr<std::vector<pending_unknown>> unknown;  // rare: kept out of the op table's slots
+  } b;
+};
+using op_book = op_window<op_facts>;
+
 std::string fmt_num(double v, int prec = 2);
 inline std::uint64_t h64(std::string_view s) { return std::hash<std::string_view>{}(s); }
 inline bool is_write(std::string_view f) {
@@ -388,11 +409,13 @@ struct gate_fold {
   // state that record will touch (its per-op table slot is a cache miss otherwise).
   virtual void prefetch(record const&) {}
   virtual void step(record const& r) = 0;
+  // An op leaves the shared op_book: a minute has passed since its last exchange, or the logs ended.
+  virtual void retire(op_facts&) {}
   virtual gate_result finish() = 0;
 };
 
-std::unique_ptr<gate_fold> make_gate_a(context const& ctx);
-std::unique_ptr<gate_fold> make_gate_b(context const& ctx);
+std::unique_ptr<gate_fold> make_gate_a(context const& ctx, op_book& ops);
+std::unique_ptr<gate_fold> make_gate_b(context const& ctx, op_book& ops);
 std::unique_ptr<gate_fold> make_gate_c(context const& ctx);
 std::unique_ptr<gate_fold> make_gate_d(context const& ctx, series* charts);
 std::unique_ptr<gate_fold> make_gate_e(context const& ctx, series* charts);
