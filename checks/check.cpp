@@ -129,12 +129,14 @@ void step_all(pass_state& ps, record const& rec) {
   }
 }
 
-void prefetch_all(pass_state& ps, record const& rec) {
-  for (auto& g : ps.gates) g->prefetch(rec);
+// The op book's slot of the next record's op, and those of the ops retired next, start loading
+// while the gates fold the record before: the book is large, and each is a cache miss otherwise.
+void prefetch_ops(pass_state& ps, record const& rec) {
+  if (rec.kind == record_kind::exchange && !rec.x->op_key.empty() && is_effect_op(rec.x->f)) ps.ops.prefetch(rec.x->op_hash);
 }
 
-// Each parser fills its own records: the two take turns, so that the gates can prefetch what the
-// next record touches while they fold the one before (their per-op state is a cache miss).
+// Each parser fills its own records: the two take turns, so that the next record's op can be
+// prefetched while the gates fold the one before.
 using parser_pair = std::array<record_parser, 2>;
 
 core::result<void> read_file(pass_state& ps, parser_pair& parsers, log_kind kind, std::string const& path) {
@@ -168,7 +170,7 @@ core::result<void> read_file(pass_state& ps, parser_pair& parsers, log_kind kind
       step_ahead();  // its line is about to be overwritten: the source keeps only one line back
       continue;
     }
-    prefetch_all(ps, rec);
+    prefetch_ops(ps, rec);
     step_ahead();
     ahead = true;
     cur ^= 1;

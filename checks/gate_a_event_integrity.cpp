@@ -8,18 +8,9 @@
 namespace stormgate::checks::detail {
 namespace {
 
-bool is_effect_op(std::string_view f) {
-  return is_write(f) || f == "request_approval" || f == "approve" || f == "deny";
-}
-
 class gate_a final : public gate_fold {
  public:
   gate_a(context const& ctx, op_book& ops) : ctx_(ctx), ops_(ops) {}
-
-  void prefetch(record const& r) override {
-    if (r.kind != record_kind::exchange || !is_effect_op(r.x->f) || r.x->op_key.empty()) return;
-    ops_.prefetch(r.x->op_hash);
-  }
 
   void step(record const& r) override {
     if (r.kind == record_kind::exchange) on_exchange(*r.x, r.src);

@@ -62,11 +62,6 @@ class gate_b final : public gate_fold {
  public:
   gate_b(context const& ctx, op_book& ops) : ctx_(ctx), ops_(ops) {}
 
-  void prefetch(record const& r) override {
-    if (r.kind != record_kind::exchange || !is_write(r.x->f) || r.x->agent_id.empty() || r.x->op_key.empty()) return;
-    ops_.prefetch(r.x->op_hash);
-  }
-
   void step(record const& r) override {
     switch (r.kind) {
       case record_kind::exchange: on_exchange(*r.x, r.src); break;

@@ -385,6 +385,11 @@ inline std::uint64_t h64(std::string_view s) { return std::hash<std::string_view
 inline bool is_write(std::string_view f) {
   return f == "create" || f == "add" || f == "consume" || f == "refund" || f == "synergy";
 }
+// An op that takes effect on the target: a write, or an approval's request or decision. These are
+// the ops of the op book (gate B reads the writes among them).
+inline bool is_effect_op(std::string_view f) {
+  return is_write(f) || f == "request_approval" || f == "approve" || f == "deny";
+}
 inline bool ok2xx(int s) { return s >= 200 && s < 300; }
 // "s1of2-credit_storm-000123" / "credit_storm-000123" -> "credit_storm"
 std::string_view scenario_of_op(std::string_view op);
@@ -405,9 +410,6 @@ struct context {
 
 struct gate_fold {
   virtual ~gate_fold() = default;
-  // Called with the next record before the current one is stepped: a gate may start loading the
-  // state that record will touch (its per-op table slot is a cache miss otherwise).
-  virtual void prefetch(record const&) {}
   virtual void step(record const& r) = 0;
   // An op leaves the shared op_book: a minute has passed since its last exchange, or the logs ended.
   virtual void retire(op_facts&) {}
