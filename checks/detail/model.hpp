@@ -320,15 +320,20 @@ class op_window {
     return e.state;
   }
   // Drops the queued ops whose minute has passed (every queued op when `all`), oldest first, each
-  // after `drop(state)`. An op seen again within its minute stays, and is not queued again.
+  // after `drop(state)`. An op seen again within its minute stays, and waits again in the queue
+  // from its last exchange on.
   template <class F>
   void evict(bool all, F&& drop) {
     auto cutoff = max_ts_ - window_us;
     while (!order_.empty() && (all || order_.front().first < cutoff)) {
       auto key = order_.front().second;
-      if (auto* e = ops_.find(key); e && (all || e->last_us < cutoff)) {
-        drop(e->state);
-        ops_.erase(key);
+      if (auto* e = ops_.find(key)) {
+        if (all || e->last_us < cutoff) {
+          drop(e->state);
+          ops_.erase(key);
+        } else {
+          order_.emplace_back(e->last_us, key);
+        }
       }
       order_.pop_front();
       if (prefetched_) --prefetched_;
@@ -354,7 +359,7 @@ class op_window {
   };
   static constexpr std::size_t evict_ahead = 32;  // more than one eviction drops at once
   op_table<entry> ops_;
-  std::deque<std::pair<std::int64_t, std::uint64_t>> order_;  // (ts_end when first seen, op)
+  std::deque<std::pair<std::int64_t, std::uint64_t>> order_;  // (ts_end when queued, op)
   std::int64_t max_ts_ = 0;
   std::size_t prefetched_ = 0;  // the first queued ops already prefetched
 };
