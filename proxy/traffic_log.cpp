@@ -40,6 +40,7 @@ bool traffic_log::open(std::string& err) {
 }
 
 void traffic_log::push(json::object const& record) {
+  if (path_.empty()) return;  // no log: nothing to serialise
   auto line = json::serialize(record);
   push(line);
 }
