@@ -37,7 +37,7 @@ std::vector<std::string> with_rotations(std::string const& path) {
 
 // The first record's time stamp (ts), to put rotated files in order; 0 when unknown.
 std::int64_t first_ts(std::string const& path) {
-  line_source src(path);
+  core::line_reader src(path);
   std::string_view line;
   if (!src.ok() || !src.next(line)) return 0;
   auto pos = line.find("\"ts\":\"");
@@ -142,7 +142,7 @@ using parser_pair = std::array<record_parser, 2>;
 core::result<void> read_file(pass_state& ps, parser_pair& parsers, log_kind kind, std::string const& path) {
   ps.files.push_back(path);
   std::string const* name = &ps.files.back();
-  line_source src(path);
+  core::line_reader src(path);
   if (!src.ok()) return core::data_error(path, std::string("cannot open: ") + std::strerror(errno));
   std::string_view line;
   std::string err;
@@ -158,7 +158,7 @@ core::result<void> read_file(pass_state& ps, parser_pair& parsers, log_kind kind
   while (src.next(line)) {
     auto& rec = recs[cur];
     if (!parsers[cur].parse(kind, line, {name, src.line_no()}, rec, err)) {
-      if (src.last_torn()) {
+      if (src.torn()) {
         ps.report.notes.push_back(path + ":" + std::to_string(src.line_no()) + ": torn last line ignored (" + err + ")");
         break;
       }

@@ -1,5 +1,4 @@
-// Reading: a buffered line source (record_parser.cpp turns each line into a record); and the
-// histograms, time series and small helpers the gates share.
+// The histograms, time series, huge-page tables and small helpers the gates share.
 #include "checks/detail/model.hpp"
 
 #include <fcntl.h>
@@ -13,70 +12,6 @@
 #include <new>
 
 namespace stormgate::checks::detail {
-
-// ---- line_source ---------------------------------------------------------------------------
-
-// 128 KB: a read lands in the core's L2 cache and is parsed from there (a larger buffer is not faster)
-line_source::line_source(std::string const& path) : buf_(128 << 10) {
-  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-#ifdef POSIX_FADV_SEQUENTIAL
-  if (fd_ >= 0) ::posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
-#endif
-}
-
-line_source::~line_source() {
-  if (fd_ >= 0) ::close(fd_);
-}
-
-bool line_source::fill() {
-  if (eof_) return false;
-  if (begin_ > 0) {
-    // the unread rest goes to the front of the spare buffer; the line just returned stays valid
-    if (spare_.size() < buf_.size()) spare_.resize(buf_.size());
-    std::memcpy(spare_.data(), buf_.data() + begin_, end_ - begin_);
-    buf_.swap(spare_);
-    end_ -= begin_;
-    begin_ = 0;
-  }
-  if (end_ == buf_.size()) buf_.resize(buf_.size() * 2);
-  for (;;) {
-    auto n = ::read(fd_, buf_.data() + end_, buf_.size() - end_);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      eof_ = true;
-      return false;
-    }
-    end_ += static_cast<std::size_t>(n);
-    return true;
-  }
-}
-
-bool line_source::next(std::string_view& line) {
-  for (;;) {
-    char const* start = buf_.data() + begin_;
-    auto nl = static_cast<char const*>(std::memchr(start, '\n', end_ - begin_));
-    std::size_t len;
-    bool torn = false;
-    if (nl) {
-      len = static_cast<std::size_t>(nl - start);
-    } else if (fill()) {
-      continue;
-    } else {
-      if (begin_ == end_) return false;
-      len = end_ - begin_;
-      torn = true;
-      start = buf_.data() + begin_;
-    }
-    ++line_no_;
-    std::string_view l(start, len);
-    begin_ += len + (torn ? 0 : 1);
-    if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
-    if (l.find_first_not_of(" \t") == std::string_view::npos) continue;
-    torn_ = torn;
-    line = l;
-    return true;
-  }
-}
 
 // ---- huge pages ----------------------------------------------------------------------------
 

@@ -1,28 +1,77 @@
 #include "core/jsonl.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 namespace stormgate::core {
 
 namespace json = boost::json;
 
-line_reader::line_reader(std::string path) : path_(std::move(path)), in_(path_, std::ios::binary) {
-  open_ = static_cast<bool>(in_);
+// 128 KB: a read lands in the core's L2 cache and is parsed from there (a larger buffer is not faster)
+line_reader::line_reader(std::string path) : path_(std::move(path)), buf_(128 << 10) {
+  fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+#ifdef POSIX_FADV_SEQUENTIAL
+  if (fd_ >= 0) ::posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
+#endif
 }
 
-bool line_reader::next(std::string& line) {
-  while (std::getline(in_, line)) {
-    ++line_no_;
-    if (in_.eof()) torn_ = true;  // the file ended without '\n' after this line
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.find_first_not_of(" \t") == std::string::npos) {
-      torn_ = false;
-      continue;
+line_reader::~line_reader() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool line_reader::fill() {
+  if (eof_) return false;
+  if (begin_ > 0) {
+    // the unread rest goes to the front of the spare buffer; the line just returned stays valid
+    if (spare_.size() < buf_.size()) spare_.resize(buf_.size());
+    std::memcpy(spare_.data(), buf_.data() + begin_, end_ - begin_);
+    buf_.swap(spare_);
+    end_ -= begin_;
+    begin_ = 0;
+  }
+  if (end_ == buf_.size()) buf_.resize(buf_.size() * 2);
+  for (;;) {
+    auto n = ::read(fd_, buf_.data() + end_, buf_.size() - end_);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      eof_ = true;
+      return false;
     }
+    end_ += static_cast<std::size_t>(n);
     return true;
   }
-  return false;
+}
+
+bool line_reader::next(std::string_view& line) {
+  for (;;) {
+    char const* start = buf_.data() + begin_;
+    auto nl = static_cast<char const*>(std::memchr(start, '\n', end_ - begin_));
+    std::size_t len;
+    bool torn = false;
+    if (nl) {
+      len = static_cast<std::size_t>(nl - start);
+    } else if (fill()) {
+      continue;
+    } else {
+      if (begin_ == end_) return false;
+      len = end_ - begin_;
+      torn = true;
+      start = buf_.data() + begin_;
+    }
+    ++line_no_;
+    std::string_view l(start, len);
+    begin_ += len + (torn ? 0 : 1);
+    if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
+    if (l.find_first_not_of(" \t") == std::string_view::npos) continue;
+    torn_ = torn;
+    line = l;
+    return true;
+  }
 }
 
 std::optional<json::value> parse_json(std::string_view text, std::string& err) {

@@ -2,32 +2,37 @@
 #pragma once
 #include <boost/json.hpp>
 #include <cstdint>
-#include <fstream>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace stormgate::core {
 
-// Reads a file line by line. `torn()` is true after the last line when it had no '\n'
-// (a writer died mid-line). Memory: one line at a time.
+// Reads a file line by line, buffered, without a copy per line: file:line, a torn last line (a
+// writer died mid-line), blank lines skipped, a trailing '\r' dropped. A line stays valid until
+// the one after the next is read, so that a reader may keep one line ahead.
 class line_reader {
  public:
   explicit line_reader(std::string path);
-  bool ok() const { return open_; }
-  // Next non-empty line into `line`; false at the end.
-  bool next(std::string& line);
+  ~line_reader();
+  line_reader(line_reader const&) = delete;
+  line_reader& operator=(line_reader const&) = delete;
+  bool ok() const { return fd_ >= 0; }
+  bool next(std::string_view& line);  // the next non-blank line; false at the end
   std::uint64_t line_no() const { return line_no_; }
-  bool torn() const { return torn_; }
+  bool torn() const { return torn_; }  // the line just returned had no '\n' and ended the file
   std::string where() const { return path_ + ":" + std::to_string(line_no_); }
   std::string const& path() const { return path_; }
 
  private:
   std::string path_;
-  std::ifstream in_;
-  bool open_ = false;
-  bool torn_ = false;
+  int fd_ = -1;
+  std::vector<char> buf_, spare_;  // a refill moves the unread rest to the spare: the line before stays
+  std::size_t begin_ = 0, end_ = 0;
+  bool eof_ = false, torn_ = false;
   std::uint64_t line_no_ = 0;
+  bool fill();
 };
 
 // Parses one JSON value; on error, `err` says what is wrong (no exception).

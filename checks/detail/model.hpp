@@ -460,23 +460,4 @@ class record_parser {
   bool read_document(log_kind kind, std::string_view line, std::string& err);
 };
 
-// A buffered line reader over one file: file:line, a torn last line, blank lines skipped. A line
-// stays valid until the one after the next is read, so that a reader may keep one line ahead.
-class line_source {
- public:
-  explicit line_source(std::string const& path);
-  ~line_source();
-  bool ok() const { return fd_ >= 0; }
-  bool next(std::string_view& line);  // false at the end
-  std::uint64_t line_no() const { return line_no_; }
-  bool last_torn() const { return torn_; }  // the line just returned had no '\n' and ended the file
- private:
-  int fd_ = -1;
-  std::vector<char> buf_, spare_;  // a refill moves the unread rest to the spare: the line before stays
-  std::size_t begin_ = 0, end_ = 0;
-  bool eof_ = false, torn_ = false;
-  std::uint64_t line_no_ = 0;
-  bool fill();
-};
-
 }  // namespace stormgate::checks::detail

@@ -432,24 +432,6 @@ TEST_CASE("record_parser: a corrupt line gives the DOM parser's error", "[checks
 
 // ---- reading ------------------------------------------------------------------------------------
 
-TEST_CASE("line_source: a line stays valid while the next one is read", "[checks][record_parser]") {
-  test::temp_dir dir;
-  std::vector<std::string> lines;
-  for (int i = 0; i < 40; ++i) lines.push_back(std::string(static_cast<std::size_t>(1000 + i * 997), static_cast<char>('a' + i % 26)));
-  test::write_lines(dir.file("l.jsonl"), lines);
-  line_source src(dir.file("l.jsonl"));
-  REQUIRE(src.ok());
-  std::string_view prev, line;
-  std::size_t n = 0;
-  while (n < lines.size() + 1 && src.next(line)) {
-    REQUIRE(line == lines[n]);
-    if (n > 0) CHECK(prev == lines[n - 1]);  // the buffer was refilled meanwhile, now and then
-    prev = line;
-    ++n;
-  }
-  CHECK(n == lines.size());
-}
-
 TEST_CASE("op_window: ops leave a minute after their last exchange, oldest first", "[checks][op_table]") {
   op_window<int> w;
   bool fresh;

@@ -4,6 +4,7 @@
 #include "core/time.hpp"
 #include "net/net.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/records.hpp"
 
 #include "tests/support/catch.hpp"
 
@@ -75,7 +76,7 @@ TEST_CASE("line reader counts lines and notices a torn last line", "[core][jsonl
   }
   core::line_reader r(path);
   REQUIRE(r.ok());
-  std::string line;
+  std::string_view line;
   REQUIRE(r.next(line));
   CHECK(r.line_no() == 1);
   REQUIRE(r.next(line));
@@ -86,6 +87,24 @@ TEST_CASE("line reader counts lines and notices a torn last line", "[core][jsonl
   CHECK(r.torn());
   CHECK(r.where() == path + ":4");
   CHECK_FALSE(r.next(line));
+}
+
+TEST_CASE("line reader: a line stays valid while the next one is read", "[core][jsonl]") {
+  test::temp_dir dir;
+  std::vector<std::string> lines;
+  for (int i = 0; i < 40; ++i) lines.push_back(std::string(static_cast<std::size_t>(1000 + i * 997), static_cast<char>('a' + i % 26)));
+  test::write_lines(dir.file("l.jsonl"), lines);
+  core::line_reader src(dir.file("l.jsonl"));
+  REQUIRE(src.ok());
+  std::string_view prev, line;
+  std::size_t n = 0;
+  while (n < lines.size() + 1 && src.next(line)) {
+    REQUIRE(line == lines[n]);
+    if (n > 0) CHECK(prev == lines[n - 1]);  // the buffer was refilled meanwhile, now and then
+    prev = line;
+    ++n;
+  }
+  CHECK(n == lines.size());
 }
 
 TEST_CASE("listen addresses and URLs are parsed or refused with the field named", "[core][net]") {

@@ -125,8 +125,8 @@ inline std::vector<json::value> read_log(std::string const& path) {
   std::vector<json::value> out;
   for (auto const& f : files) {
     core::line_reader in(f);
-    std::string line;
-    while (in.next(line)) out.push_back(json::parse(line));
+    std::string_view line;
+    while (in.next(line)) out.push_back(json::parse(json::string_view(line.data(), line.size())));
   }
   return out;
 }
