@@ -17,7 +17,7 @@ work=${TMPDIR:-/tmp}/stormgate-bench-check.$$
 mkdir -p "$work"
 trap 'rm -rf "$work"' EXIT
 g++ -O2 -o "$work/gen_traffic" "$here/gen_traffic.cpp"
-g++ -O2 -std=c++20 -o "$work/json_floor" "$here/json_floor.cpp"
+g++ -O2 -std=c++20 -I"$top" -o "$work/json_floor" "$here/json_floor.cpp"
 "$work/gen_traffic" "$n" "$work/traffic.jsonl"
 bytes=$(stat -c %s "$work/traffic.jsonl")
 records=$(wc -l < "$work/traffic.jsonl")

@@ -6,6 +6,8 @@
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/src.hpp>
 
+#include "core/jsonl.hpp"  // json_accept_all, the handler the proxy validates bodies with
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -14,35 +16,6 @@
 #include <vector>
 
 namespace json = boost::json;
-
-namespace {
-
-struct keeps_nothing {
-  static constexpr std::size_t max_object_size = json::object::max_size();
-  static constexpr std::size_t max_array_size = json::array::max_size();
-  static constexpr std::size_t max_key_size = json::string::max_size();
-  static constexpr std::size_t max_string_size = json::string::max_size();
-  bool on_document_begin(json::error_code&) { return true; }
-  bool on_document_end(json::error_code&) { return true; }
-  bool on_object_begin(json::error_code&) { return true; }
-  bool on_object_end(std::size_t, json::error_code&) { return true; }
-  bool on_array_begin(json::error_code&) { return true; }
-  bool on_array_end(std::size_t, json::error_code&) { return true; }
-  bool on_key_part(json::string_view, std::size_t, json::error_code&) { return true; }
-  bool on_key(json::string_view, std::size_t, json::error_code&) { return true; }
-  bool on_string_part(json::string_view, std::size_t, json::error_code&) { return true; }
-  bool on_string(json::string_view, std::size_t, json::error_code&) { return true; }
-  bool on_number_part(json::string_view, json::error_code&) { return true; }
-  bool on_int64(std::int64_t, json::string_view, json::error_code&) { return true; }
-  bool on_uint64(std::uint64_t, json::string_view, json::error_code&) { return true; }
-  bool on_double(double, json::string_view, json::error_code&) { return true; }
-  bool on_bool(bool, json::error_code&) { return true; }
-  bool on_null(json::error_code&) { return true; }
-  bool on_comment_part(json::string_view, json::error_code&) { return true; }
-  bool on_comment(json::string_view, json::error_code&) { return true; }
-};
-
-}  // namespace
 
 int main(int argc, char** argv) {
   if (argc != 2) {
@@ -57,7 +30,7 @@ int main(int argc, char** argv) {
   std::vector<char> buf(128 << 10);
   std::size_t have = 0;
   std::uint64_t lines = 0;
-  json::basic_parser<keeps_nothing> parser(json::parse_options{});
+  json::basic_parser<stormgate::core::json_accept_all> parser(json::parse_options{});
   for (;;) {
     if (have == buf.size()) buf.resize(buf.size() * 2);
     auto n = ::read(fd, buf.data() + have, buf.size() - have);

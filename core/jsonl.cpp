@@ -1,5 +1,7 @@
 #include "core/jsonl.hpp"
 
+#include <boost/json/basic_parser_impl.hpp>
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -72,6 +74,16 @@ bool line_reader::next(std::string_view& line) {
     line = l;
     return true;
   }
+}
+
+bool is_json(std::string_view text) {
+  json::basic_parser<json_accept_all> p(json::parse_options{});
+  json::error_code ec;
+  auto n = p.write_some(false, text.data(), text.size(), ec);
+  if (ec) return false;
+  for (; n < text.size(); ++n)
+    if (text[n] != ' ' && text[n] != '\t' && text[n] != '\n' && text[n] != '\r') return false;
+  return true;
 }
 
 std::optional<json::value> parse_json(std::string_view text, std::string& err) {

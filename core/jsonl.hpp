@@ -35,6 +35,37 @@ class line_reader {
   bool fill();
 };
 
+// A handler for Boost.JSON's streaming parser (basic_parser) that keeps nothing: the parser then
+// only validates.
+struct json_accept_all {
+  static constexpr std::size_t max_object_size = std::size_t(-1);
+  static constexpr std::size_t max_array_size = std::size_t(-1);
+  static constexpr std::size_t max_key_size = std::size_t(-1);
+  static constexpr std::size_t max_string_size = std::size_t(-1);
+  using sv = boost::json::string_view;
+  using ec = boost::json::error_code;
+  bool on_document_begin(ec&) { return true; }
+  bool on_document_end(ec&) { return true; }
+  bool on_object_begin(ec&) { return true; }
+  bool on_object_end(std::size_t, ec&) { return true; }
+  bool on_array_begin(ec&) { return true; }
+  bool on_array_end(std::size_t, ec&) { return true; }
+  bool on_key_part(sv, std::size_t, ec&) { return true; }
+  bool on_key(sv, std::size_t, ec&) { return true; }
+  bool on_string_part(sv, std::size_t, ec&) { return true; }
+  bool on_string(sv, std::size_t, ec&) { return true; }
+  bool on_number_part(sv, ec&) { return true; }
+  bool on_int64(std::int64_t, sv, ec&) { return true; }
+  bool on_uint64(std::uint64_t, sv, ec&) { return true; }
+  bool on_double(double, sv, ec&) { return true; }
+  bool on_bool(bool, ec&) { return true; }
+  bool on_null(ec&) { return true; }
+  bool on_comment_part(sv, ec&) { return true; }
+  bool on_comment(sv, ec&) { return true; }
+};
+// Whether `text` is one JSON value (whitespace around it allowed), without building it.
+bool is_json(std::string_view text);
+
 // Parses one JSON value; on error, `err` says what is wrong (no exception).
 std::optional<boost::json::value> parse_json(std::string_view text, std::string& err);
 // As parse_json, but also accepts Python's non-JSON tokens NaN, Infinity and -Infinity

@@ -31,51 +31,11 @@ void exchange_record::clear() {
 
 namespace {
 
-// A JSON validator: Boost.JSON's parser with a handler that keeps nothing.
-struct accept_all {
-  static constexpr std::size_t max_object_size = std::size_t(-1);
-  static constexpr std::size_t max_array_size = std::size_t(-1);
-  static constexpr std::size_t max_key_size = std::size_t(-1);
-  static constexpr std::size_t max_string_size = std::size_t(-1);
-  using sv = json::string_view;
-  using ec = json::error_code;
-  bool on_document_begin(ec&) { return true; }
-  bool on_document_end(ec&) { return true; }
-  bool on_object_begin(ec&) { return true; }
-  bool on_object_end(std::size_t, ec&) { return true; }
-  bool on_array_begin(ec&) { return true; }
-  bool on_array_end(std::size_t, ec&) { return true; }
-  bool on_key_part(sv, std::size_t, ec&) { return true; }
-  bool on_key(sv, std::size_t, ec&) { return true; }
-  bool on_string_part(sv, std::size_t, ec&) { return true; }
-  bool on_string(sv, std::size_t, ec&) { return true; }
-  bool on_number_part(sv, ec&) { return true; }
-  bool on_int64(std::int64_t, sv, ec&) { return true; }
-  bool on_uint64(std::uint64_t, sv, ec&) { return true; }
-  bool on_double(double, sv, ec&) { return true; }
-  bool on_bool(bool, ec&) { return true; }
-  bool on_null(ec&) { return true; }
-  bool on_comment_part(sv, ec&) { return true; }
-  bool on_comment(sv, ec&) { return true; }
-};
-
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-
-bool is_json(std::string_view text) {
-  json::basic_parser<accept_all> p(json::parse_options{});
-  json::error_code ec;
-  auto n = p.write_some(false, text.data(), text.size(), ec);
-  if (ec) return false;
-  for (; n < text.size(); ++n)
-    if (!is_space(text[n])) return false;
-  return true;
-}
-
 void append_body(std::string& out, std::string_view raw, std::size_t limit) {
   if (raw.size() <= limit) {
     auto first = raw.find_first_not_of(" \t\r\n");
     auto last = raw.find_last_not_of(" \t\r\n");
-    if (first != std::string_view::npos && is_json(raw)) {
+    if (first != std::string_view::npos && core::is_json(raw)) {
       // JSON as the peer sent it; its line breaks can only be whitespace between tokens
       auto at = out.size();
       out.append(raw.substr(first, last + 1 - first));

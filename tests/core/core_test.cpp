@@ -68,6 +68,16 @@ TEST_CASE("lenient JSON accepts Python's NaN and Infinity outside strings only",
   CHECK_FALSE(err.empty());
 }
 
+TEST_CASE("is_json: one JSON value, whitespace around it allowed", "[core][jsonl]") {
+  CHECK(core::is_json(R"({"a":[1,2.5,"x",null,true]})"));
+  CHECK(core::is_json(" \r\n[0.0]\t\n"));
+  CHECK_FALSE(core::is_json(R"({"a":1)"));   // torn
+  CHECK_FALSE(core::is_json(R"({"a":1} x)"));  // more after the value
+  CHECK_FALSE(core::is_json("{\"a\":NaN}"));
+  CHECK_FALSE(core::is_json("\"\xff\""));  // not UTF-8
+  CHECK_FALSE(core::is_json(""));
+}
+
 TEST_CASE("line reader counts lines and notices a torn last line", "[core][jsonl]") {
   test::temp_dir dir;
   auto path = dir.file("x.jsonl");
