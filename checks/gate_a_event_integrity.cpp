@@ -117,7 +117,7 @@ class gate_a final : public gate_fold {
     for (auto const& a : x.upstream) {
       if (!ok2xx(a.status)) continue;
       if (by_id && !a.event_id.empty()) {
-        auto e = h64(a.event_id);
+        auto e = a.event_hash;
         if (st.effects == 0) {
           st.first_effect = e;
           st.effects = 1;

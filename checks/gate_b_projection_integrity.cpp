@@ -231,7 +231,7 @@ void gate_b::on_exchange(exchange const& x, source const& src) {
     // an applied effect: new unless it repeats this op's event_id (or is an idempotent replay)
     // (an idempotent replay whose original answer was lost still stands for the one effect)
     if (st && by_id && !a.event_id.empty()) {
-      auto e = h64(a.event_id);
+      auto e = a.event_hash;
       if (st->confirmed && st->first_effect == e) continue;
       if (!st->confirmed) st->first_effect = e;
     } else if (a.replayed && (!st || st->confirmed)) {

@@ -113,7 +113,7 @@ class gate_c final : public gate_fold {
       if (!ok2xx(a.status)) continue;
       std::uint64_t effect;
       if (!a.event_id.empty()) {
-        effect = h64(a.event_id);
+        effect = a.event_hash;
         get(id).winning_events.insert(effect);
         if (journal_decision_events_.count(effect)) get(id).event_in_journal = true;
       } else {
@@ -127,7 +127,7 @@ class gate_c final : public gate_fold {
   void on_op(hist_op const& h, source const& src) {
     if ((h.f != "approve" && h.f != "deny") || h.type != "ok" || !ok2xx(h.status) || h.approval_id.empty()) return;
     // distinct ops that won; the same event seen in the traffic is the same winner
-    std::uint64_t effect = !h.event_id.empty() ? h64(h.event_id) : h64(std::string("op#") + std::string(h.op));
+    std::uint64_t effect = !h.event_id.empty() ? h.event_hash : h64(std::string("op#") + std::string(h.op));
     if (h.event_id.empty() && !get(h.approval_id).winning_events.empty()) return;  // traffic knows better
     win(h.approval_id, effect, h.op, src, "ok " + std::string(h.f) + " in the history");
   }

@@ -631,7 +631,10 @@ record_parser::reader::frame record_parser::reader::assign(field fd, value_ref c
       break;
     }
     // an answer's body, a history op's value
-    case field::reply_event_id: at.r->event_id = v.str(); break;
+    case field::reply_event_id:
+      at.r->event_id = v.str();
+      at.r->event_hash = at.r->event_id.empty() ? 0 : h64(at.r->event_id);
+      break;
     case field::balance_after:
       at.r->balance_after = v.num();
       at.r->balance_after_null = v.is_null();

@@ -40,6 +40,7 @@ struct balance_entry {
 // What an upstream answer's body says, or a history op's value.
 struct reply {
   std::string_view event_id, karma, detail, state_digest, approval_id;
+  std::uint64_t event_hash = 0;  // h64(event_id), hashed once for every gate that compares them
   opt_num balance_after, balance, awarded, requested, synergy_total, ci;
   bool balance_after_null = false, balance_null = false;
   std::optional<bool> anomaly_detected, capped;

@@ -90,6 +90,7 @@ TEST_CASE("record_parser: every field of an exchange the gates read", "[checks][
   CHECK(a.has_body);
   CHECK(a.replayed);
   CHECK(a.event_id == "e-17");
+  CHECK(a.event_hash == h64("e-17"));
   CHECK(a.balance_after == 987.5);
   CHECK(a.balance == 1000.0);
   CHECK(a.awarded == 3.0);
