@@ -1,8 +1,10 @@
 // One line of a traffic log, a history or a journal into the small record structs the gates fold
 // over. Boost.JSON's streaming parser validates the whole line and hands each token to `reader`,
 // which keeps the fields the gates read and drops the rest as it goes: no DOM, no allocation per
-// line. As in a parsed JSON object, the last of duplicate keys wins. Control and run records (rare,
-// and read whole) and lines that only parse leniently (NaN, Infinity) go through a DOM.
+// line. As in a parsed JSON object, the last of duplicate keys wins. Most lines repeat the layout of
+// one before them: those are read from its learnt shape (detail/line_shapes.hpp), which hands the
+// reader the same tokens Boost.JSON would, without tokenizing. Control and run records (rare, and
+// read whole) and lines that only parse leniently (NaN, Infinity) go through a DOM.
 #include "checks/detail/model.hpp"
 #include "core/jsonl.hpp"
 #include "core/time.hpp"
@@ -248,6 +250,14 @@ class record_parser::reader {
   // Before a line: `stable` when its strings outlive the record (a DOM), else they are kept here.
   void start(log_kind kind, std::string_view line, bool stable);
   bool top_is_object() const { return top_object_; }
+  // Whether the keys (or elements) of the object or array just entered are read, and whether the
+  // value of the key just read is: line_shapes leaves all the rest out.
+  bool reading_keys() const { return at_.lv != level::skip; }
+  bool wanted() const { return pending_ || pending_entry_; }
+  // What the key just read named, for line_shapes to hand back at the same key of a line of the
+  // same shape in place of looking it up again; null where the key did more (a balances entry).
+  void const* key_found() const { return at_.lv == level::balances ? nullptr : pending_; }
+  void on_found_key(void const* fields) { pending_ = static_cast<key_table::entry const*>(fields); }
   // After the line: fills `out`; control and run records are left to the DOM (only their kind set).
   bool finish(log_kind kind, record& out, std::string& err);
 
@@ -349,8 +359,6 @@ class record_parser::reader {
   std::vector<op_class> classes_ = std::vector<op_class>(4096);
   op_class const& classify(std::string_view method, std::string_view target);
 
-  bool reading_keys() const { return at_.lv != level::skip; }
-  bool wanted() const { return pending_ || pending_entry_; }
   void append(std::string_view s) { arena_.append(s); }
   std::string_view keep(std::string_view s) {
     if (stable_ || (s.data() >= line_.data() && s.data() + s.size() <= line_.data() + line_.size())) return s;
@@ -904,19 +912,31 @@ void replay(json::value const& v, Handler& h) {
 
 // ---- record_parser ---------------------------------------------------------------------------
 
-record_parser::record_parser(context const& ctx) : stream_(std::make_unique<json::basic_parser<reader>>(json::parse_options{}, ctx)) {}
+record_parser::record_parser(context const& ctx, bool learn_shapes)
+    : stream_(std::make_unique<json::basic_parser<reader>>(json::parse_options{}, ctx)), learn_shapes_(learn_shapes) {}
 
 record_parser::~record_parser() = default;
 
 // Streams `line` into the reader; a line that is not strict JSON is read from a lenient DOM instead.
 bool record_parser::read_document(log_kind kind, std::string_view line, std::string& err) {
   auto& rd = stream_->handler();
-  rd.start(kind, line, false);
+  auto begin = [&] { rd.start(kind, line, false); };
+  auto* shapes = learn_shapes_ ? &shapes_[static_cast<std::size_t>(kind)] : nullptr;
+  if (shapes && shapes->read(line, rd, begin)) return true;
+  begin();
   json::error_code ec;
   stream_->reset();
   auto n = stream_->write_some(false, line.data(), line.size(), ec);
   if (!ec && n < line.size()) ec = json::error::extra_data;  // as json::parser::write
-  if (!ec) return true;
+  if (!ec) {
+    if (shapes && !shapes->learn(line, rd, begin)) {
+      // the reader was fed the shape's tokens, not the line's: the line is read again
+      begin();
+      stream_->reset();
+      stream_->write_some(false, line.data(), line.size(), ec);
+    }
+    return true;
+  }
   // Python writes NaN/Infinity into journals; our own logs may carry them only when a peer sent them.
   std::string lenient_err;
   auto v = core::parse_json_lenient(line, lenient_err);

@@ -1,0 +1,209 @@
+// Line shapes: the proxy, the load client and the journal write a handful of record layouts over and
+// over, with other values each time. A line's shape is what stays: its bytes outside the scalar
+// values (braces, keys, colons, commas, white space) and the kind of each scalar. Once a line has
+// been read by Boost.JSON, its shape is learnt; a later line of that shape is read by comparing
+// those bytes and scanning its scalars, and the reader is handed, from the shape, only the tokens
+// it keeps: no tokenizing, and no key lookup for what the reader drops.
+//
+// A line is taken only when it is valid JSON that Boost.JSON reads into the same tokens: its bytes
+// outside the scalars are those of a line Boost.JSON took, its strings hold printable ASCII and no
+// escape, its numbers follow JSON's grammar and, where the reader keeps one, are converted with
+// Boost.JSON 1.81's own arithmetic (only where that is a single exact IEEE operation). Any other
+// line is left to Boost.JSON.
+#pragma once
+#include <boost/json/error.hpp>
+#include <boost/json/string_view.hpp>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace stormgate::checks::detail {
+
+class line_shapes {
+ public:
+  // Reads `line` into `h` when it has a known shape: calls `begin()` (the reader's start), then
+  // hands `h` the tokens it keeps, and returns true. False, with `h` untouched: not a known shape.
+  template <class Handler, class Begin>
+  bool read(std::string_view line, Handler& h, Begin&& begin);
+
+  // Learns the shape of `line`, which Boost.JSON has just read strictly into `h`. To learn it, `h`
+  // (after `begin()`) is fed the shape's tokens, to tell which it keeps, and then reads the line
+  // again from the new shape. True: `h` holds the line's record (read again, or left as it was when
+  // nothing is learnt); false: `h` was fed the shape but could not read the line from it (a number
+  // not converted here), and the caller reads the line again.
+  template <class Handler, class Begin>
+  bool learn(std::string_view line, Handler& h, Begin&& begin);
+
+  std::size_t size() const { return shapes_.size(); }
+  std::uint64_t hits() const { return hits_; }
+
+  static constexpr std::size_t max_shapes = 16;
+  static constexpr std::size_t max_line = 16384;  // longer lines are not learnt
+
+ private:
+  enum class scalar : std::uint8_t { string, number, atom };  // atom: true, false or null
+  struct slot {
+    std::uint32_t literal_end;  // the shape's bytes before this scalar end here
+    scalar kind;
+    bool kept = false;  // the reader is handed its value
+  };
+  enum class token : std::uint8_t { object_begin, object_end, array_begin, array_end, key, value };
+  struct step {
+    token t;
+    std::uint32_t at = 0, size = 0;  // key: in `keys`; value: `at` is the slot
+    void const* found = nullptr;     // a key: what the reader found for it (Handler::key_found)
+  };
+  struct shape {
+    std::string literals;      // every byte outside the scalars, in order
+    std::vector<slot> slots;   // the scalars; the last literal bytes run to literals.size()
+    std::vector<step> steps;   // learnt: every token; then: the tokens the reader keeps
+    std::string keys;
+    std::uint64_t uses = 0;
+  };
+  // A scalar of the line being matched: its text (a string's without quotes), and a kept number's value.
+  struct value {
+    std::string_view text;
+    double number = 0;
+  };
+
+  std::vector<shape> shapes_;
+  std::vector<value> values_;
+  std::uint64_t hits_ = 0, misses_ = 0;
+  std::uint32_t learn_every_ = 1;  // learns one miss in this many: more when learnt shapes go unused
+
+  static bool tokenize(std::string_view line, shape& s);
+  bool match(shape const& s, std::string_view line);
+  static std::size_t skip(std::vector<step> const& steps, std::size_t i);
+
+  template <class Handler>
+  std::size_t prune(shape& s, std::vector<step>& kept, std::size_t i, std::string_view line, Handler& h) const;
+  template <class Handler>
+  void replay(shape const& s, Handler& h) const;
+};
+
+// ---- templates ---------------------------------------------------------------------------------
+
+template <class Handler, class Begin>
+bool line_shapes::read(std::string_view line, Handler& h, Begin&& begin) {
+  for (std::size_t i = 0; i < shapes_.size(); ++i) {
+    if (!match(shapes_[i], line)) continue;
+    ++shapes_[i].uses;
+    ++hits_;
+    if (i > 0 && shapes_[i].uses > shapes_[i - 1].uses) std::swap(shapes_[i], shapes_[i - 1]), --i;
+    begin();
+    replay(shapes_[i], h);
+    return true;
+  }
+  ++misses_;
+  return false;
+}
+
+template <class Handler, class Begin>
+bool line_shapes::learn(std::string_view line, Handler& h, Begin&& begin) {
+  if (misses_ % learn_every_ != 0) return true;
+  shape s;
+  if (line.size() > max_line || !tokenize(line, s)) return true;
+  // The reader, fed the line's tokens, tells which it keeps: those depend on keys and nesting
+  // alone, which every line of the shape shares.
+  begin();
+  std::vector<step> kept;
+  kept.reserve(s.steps.size());
+  prune(s, kept, 0, line, h);
+  s.steps = std::move(kept);
+  if (shapes_.size() == max_shapes) {
+    // the least used goes; when it was never used, shapes come and go: learn less often
+    std::size_t least = 0;
+    for (std::size_t i = 1; i < shapes_.size(); ++i)
+      if (shapes_[i].uses < shapes_[least].uses) least = i;
+    if (shapes_[least].uses == 0 && learn_every_ < 64) learn_every_ *= 2;
+    else if (shapes_[least].uses > 0) learn_every_ = 1;
+    shapes_.erase(shapes_.begin() + static_cast<std::ptrdiff_t>(least));
+  }
+  shapes_.push_back(std::move(s));
+  if (!match(shapes_.back(), line)) return false;  // a number not converted here: Boost.JSON reads it
+  begin();
+  replay(shapes_.back(), h);
+  return true;
+}
+
+// The tokens from steps[i] (a value) on that the reader keeps, fed to it as they are kept: an
+// object or array it drops, and the value of a key it does not read, are left out whole.
+template <class Handler>
+std::size_t line_shapes::prune(shape& s, std::vector<step>& kept, std::size_t i, std::string_view line, Handler& h) const {
+  boost::json::error_code ec;
+  auto const& st = s.steps[i];
+  switch (st.t) {
+    case token::object_begin:
+    case token::array_begin: {
+      bool object = st.t == token::object_begin;
+      kept.push_back(st);
+      object ? h.on_object_begin(ec) : h.on_array_begin(ec);
+      auto end = skip(s.steps, i) - 1;  // the closing token
+      if (h.reading_keys()) {
+        for (auto j = i + 1; j < end;) {
+          if (!object) {
+            j = prune(s, kept, j, line, h);
+            continue;
+          }
+          auto const& k = s.steps[j];
+          boost::json::string_view key(s.keys.data() + k.at, k.size);
+          h.on_key(key, key.size(), ec);
+          if (h.wanted()) {
+            kept.push_back(k);
+            kept.back().found = h.key_found();
+            j = prune(s, kept, j + 1, line, h);
+          } else {
+            j = skip(s.steps, j + 1);
+          }
+        }
+      }
+      kept.push_back(s.steps[end]);
+      object ? h.on_object_end(0, ec) : h.on_array_end(0, ec);
+      return end + 1;
+    }
+    case token::value: {
+      auto& sl = s.slots[st.at];
+      sl.kept = true;
+      kept.push_back(st);
+      // a stand-in of the same kind: what the reader keeps does not hang on scalar values
+      if (sl.kind == scalar::string) h.on_string({}, 0, ec);
+      else if (sl.kind == scalar::number) h.on_double(0, {}, ec);
+      else h.on_null(ec);
+      return i + 1;
+    }
+    default: return i + 1;  // not reached: a key or closing token is read with its container
+  }
+}
+
+template <class Handler>
+void line_shapes::replay(shape const& s, Handler& h) const {
+  boost::json::error_code ec;
+  for (auto const& st : s.steps) {
+    switch (st.t) {
+      case token::object_begin: h.on_object_begin(ec); break;
+      case token::object_end: h.on_object_end(0, ec); break;
+      case token::array_begin: h.on_array_begin(ec); break;
+      case token::array_end: h.on_array_end(0, ec); break;
+      case token::key:
+        if (st.found) h.on_found_key(st.found);
+        else h.on_key({s.keys.data() + st.at, st.size}, st.size, ec);
+        break;
+      case token::value: {
+        auto const& v = values_[st.at];
+        switch (s.slots[st.at].kind) {
+          case scalar::string: h.on_string({v.text.data(), v.text.size()}, v.text.size(), ec); break;
+          case scalar::number: h.on_double(v.number, {v.text.data(), v.text.size()}, ec); break;
+          case scalar::atom:
+            if (v.text[0] == 'n') h.on_null(ec);
+            else h.on_bool(v.text[0] == 't', ec);
+            break;
+        }
+        break;
+      }
+    }
+  }
+}
+
+}  // namespace stormgate::checks::detail

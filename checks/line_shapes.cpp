@@ -1,0 +1,275 @@
+// Line shapes: learning a shape from a line Boost.JSON took, and matching a line against one.
+#include "checks/detail/line_shapes.hpp"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>  // x86-64's baseline: 16 bytes at a time; elsewhere the loops below do it all
+#endif
+
+#include <array>
+#include <cstring>
+
+namespace stormgate::checks::detail {
+
+namespace {
+
+// Bytes a string scalar of a shape may hold: ASCII from 0x20 up but the quote and the backslash.
+constexpr std::array<bool, 256> plain_table() {
+  std::array<bool, 256> t{};
+  for (int c = 0x20; c < 0x80; ++c) t[static_cast<std::size_t>(c)] = c != '"' && c != '\\';
+  return t;
+}
+constexpr auto plain = plain_table();
+
+// memcmp(a, b, n) == 0 for the few bytes between two scalars, inline: 16, 8, then 4 bytes at a time.
+[[gnu::always_inline]] inline bool same(char const* a, char const* b, std::size_t n) {
+#if defined(__SSE2__)
+  while (n >= 16) {
+    auto x = _mm_loadu_si128(reinterpret_cast<__m128i const*>(a));
+    auto y = _mm_loadu_si128(reinterpret_cast<__m128i const*>(b));
+    if (_mm_movemask_epi8(_mm_cmpeq_epi8(x, y)) != 0xffff) return false;
+    a += 16, b += 16, n -= 16;
+  }
+#endif
+  auto word = [&](auto w) {
+    decltype(w) x, y;
+    std::memcpy(&x, a, sizeof x);
+    std::memcpy(&y, b, sizeof y);
+    a += sizeof x, b += sizeof y, n -= sizeof x;
+    return x == y;
+  };
+  while (n >= 8)
+    if (!word(std::uint64_t{})) return false;
+  if (n >= 4 && !word(std::uint32_t{})) return false;
+  for (; n; --n)
+    if (*a++ != *b++) return false;
+  return true;
+}
+
+// The first byte from p that a plain string may not hold (the closing quote, if all is well), or end.
+char const* string_end(char const* p, char const* end) {
+#if defined(__SSE2__)
+  auto const quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), space = _mm_set1_epi8(0x20);
+  while (end - p >= 16) {
+    auto v = _mm_loadu_si128(reinterpret_cast<__m128i const*>(p));
+    // signed: bytes from 0x80 up are negative, so below 0x20 too
+    auto stop = _mm_or_si128(_mm_cmplt_epi8(v, space), _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)));
+    if (auto m = _mm_movemask_epi8(stop)) return p + __builtin_ctz(static_cast<unsigned>(m));
+    p += 16;
+  }
+#endif
+  while (p < end && plain[static_cast<unsigned char>(*p)]) ++p;
+  return p;
+}
+
+bool digit(char c) { return c >= '0' && c <= '9'; }
+
+// The end of the JSON number from p, or null when it breaks the grammar.
+char const* number_end(char const* p, char const* end) {
+  if (p < end && *p == '-') ++p;
+  if (p == end || !digit(*p)) return nullptr;
+  if (*p++ != '0')
+    while (p < end && digit(*p)) ++p;
+  if (p < end && *p == '.') {
+    if (++p == end || !digit(*p)) return nullptr;
+    while (p < end && digit(*p)) ++p;
+  }
+  if (p < end && (*p == 'e' || *p == 'E')) {
+    if (++p < end && (*p == '+' || *p == '-')) ++p;
+    if (p == end || !digit(*p)) return nullptr;
+    while (p < end && digit(*p)) ++p;
+  }
+  return p;
+}
+
+// The exact powers of ten of a double, as Boost.JSON's table holds them.
+constexpr double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                            1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+// The value of a JSON number (already scanned by number_end) as Boost.JSON 1.81 computes it, where
+// that is one exact IEEE operation: an integer of up to 18 digits (int64 to double), or a mantissa
+// below 2^53 over or times a power of ten up to 10^22 (Boost.JSON's dec_to_float). False elsewhere.
+bool number_value(std::string_view t, double& out) {
+  auto p = t.data(), end = p + t.size();
+  bool neg = *p == '-';
+  if (neg) ++p;
+  std::uint64_t mant = 0;
+  int digits = 0;  // significant digits in `mant` (leading zeros aside)
+  int scale = 0;   // digits after the point
+  bool dub = false;  // a point or an exponent: Boost.JSON's double
+  bool point = false;
+  for (; p < end && (digit(*p) || *p == '.'); ++p) {
+    if (*p == '.') {
+      point = dub = true;
+      continue;
+    }
+    if (digits >= 19) return false;
+    mant = mant * 10 + static_cast<std::uint64_t>(*p - '0');
+    if (mant) ++digits;
+    if (point) ++scale;
+  }
+  int exp = 0;
+  if (p < end) {  // the exponent
+    dub = true;
+    ++p;
+    bool eneg = *p == '-';
+    if (*p == '+' || *p == '-') ++p;
+    if (end - p > 4) return false;
+    for (; p < end; ++p) exp = exp * 10 + (*p - '0');
+    if (eneg) exp = -exp;
+  }
+  if (!dub) {
+    if (digits > 18) return false;
+    auto i = static_cast<std::int64_t>(mant);
+    out = static_cast<double>(neg ? -i : i);
+    return true;
+  }
+  if (mant > 9007199254740991ull) return false;  // 2^53 - 1: past it Boost.JSON stops adding digits
+  int e = exp - scale;
+  if (e < -22 || e > 22) return false;
+  double x = static_cast<double>(mant);
+  if (neg) x = -x;
+  out = e < 0 ? x / pow10[-e] : x * pow10[e];
+  return true;
+}
+
+}  // namespace
+
+// Splits a line Boost.JSON took into literal bytes, scalars and tokens. False: the line holds what
+// a shape does not (an escape, a byte that is not printable ASCII outside white space).
+bool line_shapes::tokenize(std::string_view line, shape& s) {
+  struct open {
+    bool object;
+    bool key_next;
+  };
+  std::vector<open> stack;
+  auto add_slot = [&](scalar k) {
+    s.slots.push_back({static_cast<std::uint32_t>(s.literals.size()), k});
+    s.steps.push_back({token::value, static_cast<std::uint32_t>(s.slots.size() - 1)});
+  };
+  std::size_t i = 0, n = line.size();
+  while (i < n) {
+    char c = line[i];
+    switch (c) {
+      case ' ':
+      case '\t':
+      case '\r':
+      case '\n':
+      case ':':
+        s.literals += c;
+        ++i;
+        break;
+      case ',':
+        s.literals += c;
+        if (!stack.empty() && stack.back().object) stack.back().key_next = true;
+        ++i;
+        break;
+      case '{':
+      case '[':
+        s.literals += c;
+        stack.push_back({c == '{', c == '{'});
+        s.steps.push_back({c == '{' ? token::object_begin : token::array_begin});
+        ++i;
+        break;
+      case '}':
+      case ']':
+        s.literals += c;
+        if (stack.empty()) return false;
+        stack.pop_back();
+        s.steps.push_back({c == '}' ? token::object_end : token::array_end});
+        ++i;
+        break;
+      case '"': {
+        auto j = i + 1;
+        while (j < n && plain[static_cast<unsigned char>(line[j])]) ++j;
+        if (j == n || line[j] != '"') return false;  // an escape or a byte outside printable ASCII
+        if (!stack.empty() && stack.back().object && stack.back().key_next) {
+          s.literals.append(line.substr(i, j + 1 - i));
+          s.steps.push_back({token::key, static_cast<std::uint32_t>(s.keys.size()), static_cast<std::uint32_t>(j - i - 1)});
+          s.keys.append(line.substr(i + 1, j - i - 1));
+          stack.back().key_next = false;
+        } else {
+          s.literals += '"';
+          add_slot(scalar::string);  // the closing quote is the scalar's
+        }
+        i = j + 1;
+        break;
+      }
+      case 't':
+      case 'n':
+        add_slot(scalar::atom);
+        i += 4;
+        break;
+      case 'f':
+        add_slot(scalar::atom);
+        i += 5;
+        break;
+      default: {
+        auto e = number_end(line.data() + i, line.data() + n);
+        if (!e) return false;
+        add_slot(scalar::number);
+        i = static_cast<std::size_t>(e - line.data());
+      }
+    }
+  }
+  return stack.empty() && !s.steps.empty();
+}
+
+// Whether `line` has the shape `s`; its scalars go to values_.
+bool line_shapes::match(shape const& s, std::string_view line) {
+  auto p = line.data(), end = p + line.size();
+  auto lit = s.literals.data();
+  std::uint32_t at = 0;
+  if (values_.size() < s.slots.size()) values_.resize(s.slots.size());
+  for (std::size_t k = 0; k < s.slots.size(); ++k) {
+    auto const& sl = s.slots[k];
+    auto n = sl.literal_end - at;
+    if (static_cast<std::size_t>(end - p) < n || !same(p, lit + at, n)) return false;
+    p += n;
+    at = sl.literal_end;
+    auto& v = values_[k];
+    switch (sl.kind) {
+      case scalar::string: {
+        auto q = string_end(p, end);
+        if (q == end || *q != '"') return false;
+        v.text = {p, static_cast<std::size_t>(q - p)};
+        p = q + 1;
+        break;
+      }
+      case scalar::number: {
+        auto q = number_end(p, end);
+        if (!q) return false;
+        v.text = {p, static_cast<std::size_t>(q - p)};
+        if (sl.kept && !number_value(v.text, v.number)) return false;
+        p = q;
+        break;
+      }
+      case scalar::atom: {
+        auto left = static_cast<std::size_t>(end - p);
+        if (left >= 4 && (std::memcmp(p, "true", 4) == 0 || std::memcmp(p, "null", 4) == 0)) {
+          v.text = {p, 4};
+        } else if (left >= 5 && std::memcmp(p, "false", 5) == 0) {
+          v.text = {p, 5};
+        } else {
+          return false;
+        }
+        p += v.text.size();
+        break;
+      }
+    }
+  }
+  auto n = s.literals.size() - at;
+  return static_cast<std::size_t>(end - p) == n && same(p, lit + at, n);
+}
+
+// The step after the value at steps[i] (an object or array with all it holds).
+std::size_t line_shapes::skip(std::vector<step> const& steps, std::size_t i) {
+  if (steps[i].t != token::object_begin && steps[i].t != token::array_begin) return i + 1;
+  std::size_t depth = 0;
+  for (;; ++i) {
+    auto t = steps[i].t;
+    if (t == token::object_begin || t == token::array_begin) ++depth;
+    else if ((t == token::object_end || t == token::array_end) && --depth == 0) return i + 1;
+  }
+}
+
+}  // namespace stormgate::checks::detail
