@@ -785,7 +785,10 @@ std::int64_t record_parser::reader::time_of(std::string_view rfc3339) {
 }
 
 record_parser::reader::op_class const& record_parser::reader::classify(std::string_view method, std::string_view target) {
-  auto h = h64(target) ^ h64(method) * 0x9E3779B97F4A7C15ull;
+  // the method is one of a few short words: its length and first two letters tell them apart
+  std::uint64_t m = method.size() | (method.empty() ? 0 : static_cast<unsigned char>(method[0])) << 8 |
+                    (method.size() < 2 ? 0 : static_cast<unsigned char>(method[1])) << 16;
+  auto h = h64(target) ^ m * 0x9E3779B97F4A7C15ull;
   auto& c = classes_[h & (classes_.size() - 1)];
   if (c.hash == h && c.target == target && c.method == method) return c;
   c.hash = h;

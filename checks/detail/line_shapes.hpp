@@ -56,8 +56,9 @@ class line_shapes {
     void const* found = nullptr;     // a key: what the reader found for it (Handler::key_found)
   };
   struct shape {
-    std::string literals;      // every byte outside the scalars, in order
-    std::vector<slot> slots;   // the scalars; the last literal bytes run to literals.size()
+    std::string literals;      // every byte outside the scalars, in order, and 16 NULs after them
+    std::uint32_t size = 0;    // the bytes of `literals` before the NULs
+    std::vector<slot> slots;   // the scalars; the last literal bytes run to `size`
     std::vector<step> steps;   // learnt: every token; then: the tokens the reader keeps
     std::string keys;
     std::uint64_t uses = 0;
