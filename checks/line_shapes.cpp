@@ -1,5 +1,8 @@
 // Line shapes: learning a shape from a line Boost.JSON took, and matching a line against one.
 #include "checks/detail/line_shapes.hpp"
+#include "core/jsonl.hpp"
+
+#include <boost/json/basic_parser_impl.hpp>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>  // x86-64's baseline: 16 bytes at a time; elsewhere the loops below do it all
@@ -140,6 +143,34 @@ bool number_value(std::string_view t, double& out) {
   return true;
 }
 
+// A number's value from Boost.JSON's own parser, for the numbers number_value leaves: the handler
+// keeps what the record reader would (every number as a double).
+struct number_reader : core::json_accept_all {
+  double value = 0;
+  bool on_int64(std::int64_t i, sv, ec&) {
+    value = static_cast<double>(i);
+    return true;
+  }
+  bool on_uint64(std::uint64_t u, sv, ec&) {
+    value = static_cast<double>(u);
+    return true;
+  }
+  bool on_double(double d, sv, ec&) {
+    value = d;
+    return true;
+  }
+};
+
+bool boost_number(std::string_view t, double& out) {
+  thread_local boost::json::basic_parser<number_reader> parser(boost::json::parse_options{});
+  parser.reset();
+  boost::json::error_code ec;
+  auto used = parser.write_some(false, t.data(), t.size(), ec);
+  if (ec || used != t.size()) return false;
+  out = parser.handler().value;
+  return true;
+}
+
 }  // namespace
 
 // Splits a line Boost.JSON took into literal bytes, scalars and tokens. False: the line holds what
@@ -249,7 +280,7 @@ bool line_shapes::match(shape const& s, std::string_view line) {
         auto q = number_end(p, end);
         if (!q) return false;
         v.text = {p, static_cast<std::size_t>(q - p)};
-        if (sl.kept && !number_value(v.text, v.number)) return false;
+        if (sl.kept && !number_value(v.text, v.number) && !boost_number(v.text, v.number)) return false;
         p = q;
         break;
       }

@@ -8,8 +8,8 @@
 // A line is taken only when it is valid JSON that Boost.JSON reads into the same tokens: its bytes
 // outside the scalars are those of a line Boost.JSON took, its strings hold printable ASCII and no
 // escape, its numbers follow JSON's grammar and, where the reader keeps one, are converted with
-// Boost.JSON 1.81's own arithmetic (only where that is a single exact IEEE operation). Any other
-// line is left to Boost.JSON.
+// Boost.JSON 1.81's own arithmetic where that is one exact IEEE operation, else by Boost.JSON's
+// parser itself. Any other line is left to Boost.JSON.
 #pragma once
 #include <boost/json/error.hpp>
 #include <boost/json/string_view.hpp>
@@ -31,8 +31,8 @@ class line_shapes {
   // Learns the shape of `line`, which Boost.JSON has just read strictly into `h`. To learn it, `h`
   // (after `begin()`) is fed the shape's tokens, to tell which it keeps, and then reads the line
   // again from the new shape. True: `h` holds the line's record (read again, or left as it was when
-  // nothing is learnt); false: `h` was fed the shape but could not read the line from it (a number
-  // not converted here), and the caller reads the line again.
+  // nothing is learnt); false: `h` was fed the shape but could not read the line from it, and the
+  // caller reads the line again.
   template <class Handler, class Begin>
   bool learn(std::string_view line, Handler& h, Begin&& begin);
 
@@ -123,7 +123,7 @@ bool line_shapes::learn(std::string_view line, Handler& h, Begin&& begin) {
     shapes_.erase(shapes_.begin() + static_cast<std::ptrdiff_t>(least));
   }
   shapes_.push_back(std::move(s));
-  if (!match(shapes_.back(), line)) return false;  // a number not converted here: Boost.JSON reads it
+  if (!match(shapes_.back(), line)) return false;  // not expected: the shape is the line's own
   begin();
   replay(shapes_.back(), h);
   return true;
