@@ -169,7 +169,10 @@ int child_process::stop(std::chrono::milliseconds grace) {
 }
 
 std::string child_process::stdout_text() {
-  std::lock_guard lk(mu_);
+  std::unique_lock lk(mu_);
+  // Once the child has exited, all it wrote is in the pipe: the reader is given a bounded time to
+  // read it to the end (a grandchild may hold the pipe open), so that nothing written is missing.
+  if (exit_code_) cv_.wait_for(lk, std::chrono::seconds(5), [&] { return eof_; });
   std::string out;
   for (auto& l : lines_) out += l + "\n";
   return out;

@@ -39,6 +39,7 @@ class child_process {
   // SIGTERM, up to `grace`, then SIGKILL (to its group too). Returns the exit code.
   int stop(std::chrono::milliseconds grace = std::chrono::seconds(10));
   int pid() const { return pid_; }
+  // What it wrote to stdout so far; once it has exited (wait_exit, stop), all of it.
   std::string stdout_text();
   std::string stderr_text() const;
   std::string const& stderr_path() const { return err_path_; }
