@@ -132,7 +132,7 @@ void step_all(pass_state& ps, record const& rec) {
 // The op book's slot of the next record's op, and those of the ops retired next, start loading
 // while the gates fold the record before: the book is large, and each is a cache miss otherwise.
 void prefetch_ops(pass_state& ps, record const& rec) {
-  if (rec.kind == record_kind::exchange && !rec.x->op_key.empty() && is_effect_op(rec.x->f)) ps.ops.prefetch(rec.x->op_hash);
+  if (rec.kind == record_kind::exchange && !rec.x->op_key.empty() && rec.x->effect) ps.ops.prefetch(rec.x->op_hash);
 }
 
 // Each parser fills its own records: the two take turns, so that the next record's op can be

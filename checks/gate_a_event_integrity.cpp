@@ -105,7 +105,7 @@ class gate_a final : public gate_fold {
   std::string const* journal_file_ = nullptr;
 
   void on_exchange(exchange const& x, source const& src) {
-    if (!is_effect_op(x.f)) return;
+    if (!x.effect) return;
     ++write_ops_;
     if (x.op_key.empty()) {
       ++ungrouped_;

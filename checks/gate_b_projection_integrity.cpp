@@ -199,7 +199,7 @@ void gate_b::on_exchange(exchange const& x, source const& src) {
     }
     return;
   }
-  if (!is_write(x.f) || x.agent_id.empty()) return;
+  if (!x.write || x.agent_id.empty()) return;
   auto& ag = agent(x.agent_id);
   ag.last_write_end = std::max(ag.last_write_end, x.ts_end_us);
   auto amount = effective_amount(x, ctx_.profile.fields.amount);

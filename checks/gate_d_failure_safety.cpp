@@ -191,7 +191,7 @@ void gate_d::on_exchange(exchange const& x, source const& src) {
     }
   }
   // --- CI ---
-  if (is_write(x.f)) {
+  if (x.write) {
     for (auto const& a : x.upstream) {
       if (!ok2xx(a.status) || !a.ci) continue;
       ++ci_values_;

@@ -355,6 +355,7 @@ class record_parser::reader {
     std::uint64_t hash = 0;
     std::string method, target;
     std::string f, path_id, path_agent;
+    bool write = false, effect = false;
   };
   std::vector<op_class> classes_ = std::vector<op_class>(4096);
   op_class const& classify(std::string_view method, std::string_view target);
@@ -797,8 +798,11 @@ record_parser::reader::op_class const& record_parser::reader::classify(std::stri
   c.f.clear();
   c.path_id.clear();
   c.path_agent.clear();
+  c.write = c.effect = false;
   if (auto m = config::classify(ctx_.profile, method, target)) {
     c.f = m->op;
+    c.write = is_write(c.f);
+    c.effect = is_effect_op(c.f);
     if (auto pi = m->params.find("id"); pi != m->params.end()) c.path_id = pi->second;
     if (auto pa = m->params.find("agent_id"); pa != m->params.end()) c.path_agent = pa->second;
   }
@@ -819,6 +823,8 @@ bool record_parser::reader::finish_exchange(record& out, std::string& err) {
   if (!x.op_key.empty()) x.op_hash = h64(x.op_key);
   auto const& c = classify(x.method, x.target);
   x.f = c.f;
+  x.write = c.write;
+  x.effect = c.effect;
   x.path_id = c.path_id;
   x.path_agent = c.path_agent;
   if (x.agent_id.empty() && !x.path_agent.empty()) x.agent_id = x.path_agent;

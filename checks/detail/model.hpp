@@ -67,6 +67,7 @@ struct exchange {
   std::uint64_t op_hash = 0;  // h64(op_key): the key of the gates' per-op state
   std::int64_t ts_us = 0, ts_end_us = 0, latency_us = -1;
   std::string_view f;         // the profile's op name ("consume", …), empty when unknown
+  bool write = false, effect = false;  // is_write(f), is_effect_op(f): the reader tells them once per op class
   std::string_view path_id, path_agent;  // views into the classification cache
   std::string_view agent_id;
   opt_num amount;

@@ -47,6 +47,7 @@ struct describer {
       auto const& x = *r.x;
       s("id", x.id), s("route", x.route), s("method", x.method), s("target", x.target), s("op", x.op_key), s("idem", x.idem_key);
       s("outcome", x.outcome), s("f", x.f), s("path_id", x.path_id), s("path_agent", x.path_agent), s("agent", x.agent_id);
+      i("write", x.write), i("effect", x.effect);
       i("ts", x.ts_us), i("ts_end", x.ts_end_us), i("latency", x.latency_us), i("op_hash", static_cast<std::int64_t>(x.op_hash));
       n("amount", x.amount);
       for (auto const& f : x.faults) s("fault", f.kind), s("path", f.path), n("value", f.value), i("applied", f.applied);
