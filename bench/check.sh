@@ -5,11 +5,14 @@
 # lines and only validates them with Boost.JSON, keeping nothing and running no gate (the cost of
 # reading a line before checks/line_shapes.cpp, which now reads most lines without Boost.JSON).
 #   bench/check.sh [N] [BUILD_DIR]
+#   ROUNDS=3 BASELINE=old/stormgate bench/check.sh   (runs taking turns; an older binary beside it)
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
 n=${1:-5000000}
 build=${2:-$top/build}
+rounds=${ROUNDS:-1}
+baseline=${BASELINE:-}
 command -v g++ >/dev/null || { apt-get install -y g++ >/dev/null; }
 [ -x /usr/bin/time ] || apt-get install -y time >/dev/null
 bin=$build/app/stormgate
@@ -24,24 +27,34 @@ bytes=$(stat -c %s "$work/traffic.jsonl")
 records=$(wc -l < "$work/traffic.jsonl")
 # warm the page cache so the figure is the checker's, not the disk's
 cat "$work/traffic.jsonl" > /dev/null
-set +e
-/usr/bin/time -f "%U %S %e %M" -o "$work/time.txt" "$bin" check --traffic "$work/traffic.jsonl" --quiet --report-json "$work/report.json"
-rc=$?
-set -e
-read -r user sys wall rss_kb <<EOT
+# one measured run: LABEL, then the command; prints CPU (user+sys), records/s per core and peak RSS
+measure() {
+  label=$1
+  shift
+  set +e
+  /usr/bin/time -f "%U %S %e %M" -o "$work/time.txt" "$@" > /dev/null
+  rc=$?
+  set -e
+  read -r user sys wall rss_kb <<EOT
 $(tail -n 1 "$work/time.txt")
 EOT
-echo "command: $bin check --traffic traffic.jsonl --quiet --report-json report.json   (exit $rc)"
-awk -v r="$records" -v b="$bytes" -v u="$user" -v s="$sys" -v w="$wall" -v m="$rss_kb" 'BEGIN {
-  cpu = u + s;
-  printf "records: %d (%.0f MB), cpu: %.2f s (user %.2f + sys %.2f), wall: %.2f s\n", r, b / 1048576, cpu, u, s, w;
-  printf "records/s per core: %.0f   MB/s per core: %.0f   peak RSS: %.1f MB\n", r / cpu, b / 1048576 / cpu, m / 1024;
-}'
+  awk -v l="$label" -v rc="$rc" -v r="$records" -v b="$bytes" -v u="$user" -v s="$sys" -v w="$wall" -v m="$rss_kb" 'BEGIN {
+    cpu = u + s;
+    printf "%-10s exit %d  cpu %.2f s (user %.2f + sys %.2f), wall %.2f s  records/s per core: %.0f  MB/s per core: %.0f  peak RSS: %.1f MB\n",
+      l, rc, cpu, u, s, w, r / cpu, b / 1048576 / cpu, m / 1024;
+  }'
+}
+echo "records: $records ($((bytes / 1048576)) MB)"
+echo "command: $bin check --traffic traffic.jsonl --quiet --report-json report.json"
+# This machine's speed varies from minute to minute: with ROUNDS > 1 the runs take turns, and a
+# BASELINE binary (an older stormgate) is measured in the same rounds.
+i=0
+while [ "$i" -lt "$rounds" ]; do
+  i=$((i + 1))
+  [ "$rounds" -gt 1 ] && echo "round $i"
+  measure stormgate "$bin" check --traffic "$work/traffic.jsonl" --quiet --report-json "$work/report.json"
+  [ -n "$baseline" ] && measure baseline "$baseline" check --traffic "$work/traffic.jsonl" --quiet --report-json "$work/baseline.json"
+  # the yardstick: read + validate with Boost.JSON, nothing kept, no gates
+  measure yardstick "$work/json_floor" "$work/traffic.jsonl"
+done
 grep -o '"overall_status":"[A-Z-]*"' "$work/report.json" || true
-/usr/bin/time -f "%U %S %e %M" -o "$work/floor.txt" "$work/json_floor" "$work/traffic.jsonl" > /dev/null
-read -r user sys wall rss_kb <<EOT
-$(tail -n 1 "$work/floor.txt")
-EOT
-awk -v r="$records" -v u="$user" -v s="$sys" -v m="$rss_kb" 'BEGIN {
-  printf "yardstick (read + validate with Boost.JSON, nothing kept, no gates): cpu %.2f s, records/s per core: %.0f, peak RSS: %.1f MB\n", u + s, r / (u + s), m / 1024;
-}'
