@@ -216,6 +216,17 @@ int run(proxy_config cfg) {
   auto admin_bound = admin->local_endpoint();
   acceptors.push_back(std::make_shared<acceptor>(srv, home, nullptr, std::move(*admin)));
 
+  // Signals are taken by this thread only (sigwait), so that shutdown may wait and poll. They are
+  // blocked before the first thread starts (the log's writer, then the workers), which inherit
+  // that: a SIGTERM that came before sigwait would otherwise go to a thread that does not block
+  // it, and end the process with nothing flushed.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
   std::string err;
   if (!srv.log.open(err)) {
     std::fprintf(stderr, "stormgate proxy: %s: %s\n", srv.cfg.traffic_log.c_str(), err.c_str());
@@ -223,14 +234,6 @@ int run(proxy_config cfg) {
   }
   srv.log.push(run_record(srv, "start"));
   for (auto const& f : srv.cfg.faults) srv.set_fault(f, false);
-
-  // Signals are taken by this thread only (sigwait), so that shutdown may wait and poll.
-  sigset_t sigs;
-  sigemptyset(&sigs);
-  sigaddset(&sigs, SIGINT);
-  sigaddset(&sigs, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
 
   for (auto& a : acceptors) a->do_accept();
   acceptors.clear();  // the pending accepts keep them alive

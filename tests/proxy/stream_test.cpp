@@ -166,3 +166,18 @@ TEST_CASE("stream: SIGTERM lets an exchange in hand finish and its record is wri
   REQUIRE(ex.size() == 1);
   CHECK(ex[0].at("outcome") == "ok");
 }
+
+TEST_CASE("stream: a SIGTERM right after the listening lines is a clean stop, its run record written", "[proxy][stream][log]") {
+  test::upstreams up;
+  up.start_karma();
+  // the signal comes while the proxy still starts its workers: 25 tries, each well under a second
+  for (int i = 0; i < 25; ++i) {
+    test::proxy_under_test px;
+    px.start({{"karma", up.karma_url}});
+    auto recs = px.stop_and_read();  // throws unless the exit code is 0
+    REQUIRE(recs.size() >= 2);
+    CHECK(recs.front().at("action") == "start");
+    CHECK(recs.back().at("action") == "stop");
+    CHECK(recs.back().at("signal") == "SIGTERM");
+  }
+}
