@@ -36,7 +36,6 @@ class line_shapes {
   template <class Handler, class Begin>
   bool learn(std::string_view line, Handler& h, Begin&& begin);
 
-  std::size_t size() const { return shapes_.size(); }
   std::uint64_t hits() const { return hits_; }
 
   static constexpr std::size_t max_shapes = 16;

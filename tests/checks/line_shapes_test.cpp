@@ -2,6 +2,7 @@
 // the same records, field for field and bit for bit, the same errors, on lines that vary every
 // scalar (kinds, escapes, non-ASCII, number spellings) and lines broken anywhere.
 #include "checks/detail/model.hpp"
+#include "tests/checks/context.hpp"
 #include "tests/support/catch.hpp"
 
 #include <cstdio>
@@ -12,12 +13,6 @@ using namespace stormgate;
 using namespace stormgate::checks::detail;
 
 namespace {
-
-context reference_context(std::string const& target = "reference") {
-  context c;
-  c.profile = *config::load_target(target);
-  return c;
-}
 
 // Every field of a record, numbers in hex floats: two records are alike when their texts are.
 struct describer {
@@ -184,7 +179,7 @@ std::string vary(std::mt19937_64& rng, std::string const& base) {
 TEST_CASE("line_shapes: lines read from a shape give Boost.JSON's records, field for field", "[checks][line_shapes]") {
   // each profile names its fields: the reader keeps other tokens
   auto target = GENERATE(std::string("reference"), std::string("brain"));
-  auto ctx = reference_context(target);
+  auto ctx = test::profile_context(target);
   record_parser shaped(ctx), plain(ctx, false);
   std::string file = "t.jsonl";
   std::mt19937_64 rng(20261202);
@@ -214,7 +209,7 @@ TEST_CASE("line_shapes: lines read from a shape give Boost.JSON's records, field
 }
 
 TEST_CASE("line_shapes: numbers the reader keeps are Boost.JSON's doubles, bit for bit", "[checks][line_shapes]") {
-  auto ctx = reference_context();
+  auto ctx = test::profile_context();
   record_parser shaped(ctx), plain(ctx, false);
   std::string file = "t.jsonl";
   std::mt19937_64 rng(7);
@@ -249,8 +244,8 @@ TEST_CASE("line_shapes: numbers the reader keeps are Boost.JSON's doubles, bit f
   CHECK(shaped.shape_hits() - from_shape == 200000);
 }
 
-TEST_CASE("line_shapes: a log of ever new shapes still reads right, and learns less often", "[checks][line_shapes]") {
-  auto ctx = reference_context();
+TEST_CASE("line_shapes: a log of ever new shapes still reads right, and no line takes another's shape", "[checks][line_shapes]") {
+  auto ctx = test::profile_context();
   record_parser shaped(ctx), plain(ctx, false);
   std::string file = "t.jsonl";
   for (int k = 0; k < 3000; ++k) {

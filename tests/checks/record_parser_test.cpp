@@ -1,5 +1,6 @@
 #include "checks/checks.hpp"
 #include "checks/detail/model.hpp"
+#include "tests/checks/context.hpp"
 #include "core/time.hpp"
 #include "tests/support/catch.hpp"
 #include "tests/support/process.hpp"
@@ -14,12 +15,6 @@ namespace json = boost::json;
 
 namespace {
 
-context profile_context(std::string const& target = "reference") {
-  context c;
-  c.profile = *config::load_target(target);
-  return c;
-}
-
 // One parser over a fixed context, as run_check reads a file; the record holds views into `line`.
 struct reader {
   std::string file = "t.jsonl";
@@ -28,7 +23,7 @@ struct reader {
   std::string line;
   record rec{};
   std::string err;
-  explicit reader(context c = profile_context()) : ctx(std::move(c)), parser(ctx) {}
+  explicit reader(context c = test::profile_context()) : ctx(std::move(c)), parser(ctx) {}
   bool parse(log_kind kind, std::string l) {
     line = std::move(l);
     err.clear();
@@ -388,7 +383,7 @@ TEST_CASE("record_parser: NaN and Infinity are read leniently", "[checks][record
 }
 
 TEST_CASE("record_parser: a profile may name a field like another", "[checks][record_parser]") {
-  auto ctx = profile_context();
+  auto ctx = test::profile_context();
   ctx.profile.fields.balance_after = "balance";
   ctx.profile.fields.amount = "agent_id";
   reader r(ctx);
