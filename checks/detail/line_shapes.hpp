@@ -78,7 +78,7 @@ class line_shapes {
   static std::size_t skip(std::vector<step> const& steps, std::size_t i);
 
   template <class Handler>
-  std::size_t prune(shape& s, std::vector<step>& kept, std::size_t i, std::string_view line, Handler& h) const;
+  std::size_t prune(shape& s, std::vector<step>& kept, std::size_t i, Handler& h) const;
   template <class Handler>
   void replay(shape const& s, Handler& h) const;
 };
@@ -110,7 +110,7 @@ bool line_shapes::learn(std::string_view line, Handler& h, Begin&& begin) {
   begin();
   std::vector<step> kept;
   kept.reserve(s.steps.size());
-  prune(s, kept, 0, line, h);
+  prune(s, kept, 0, h);
   s.steps = std::move(kept);
   if (shapes_.size() == max_shapes) {
     // the least used goes; when it was never used, shapes come and go: learn less often
@@ -131,7 +131,7 @@ bool line_shapes::learn(std::string_view line, Handler& h, Begin&& begin) {
 // The tokens from steps[i] (a value) on that the reader keeps, fed to it as they are kept: an
 // object or array it drops, and the value of a key it does not read, are left out whole.
 template <class Handler>
-std::size_t line_shapes::prune(shape& s, std::vector<step>& kept, std::size_t i, std::string_view line, Handler& h) const {
+std::size_t line_shapes::prune(shape& s, std::vector<step>& kept, std::size_t i, Handler& h) const {
   boost::json::error_code ec;
   auto const& st = s.steps[i];
   switch (st.t) {
@@ -144,7 +144,7 @@ std::size_t line_shapes::prune(shape& s, std::vector<step>& kept, std::size_t i,
       if (h.reading_keys()) {
         for (auto j = i + 1; j < end;) {
           if (!object) {
-            j = prune(s, kept, j, line, h);
+            j = prune(s, kept, j, h);
             continue;
           }
           auto const& k = s.steps[j];
@@ -153,7 +153,7 @@ std::size_t line_shapes::prune(shape& s, std::vector<step>& kept, std::size_t i,
           if (h.wanted()) {
             kept.push_back(k);
             kept.back().found = h.key_found();
-            j = prune(s, kept, j + 1, line, h);
+            j = prune(s, kept, j + 1, h);
           } else {
             j = skip(s.steps, j + 1);
           }
