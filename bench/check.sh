@@ -1,7 +1,7 @@
 #!/bin/sh
 # Benchmark of `stormgate check`: generates a traffic log of N records (default 5 000 000) with
 # bench/gen_traffic.cpp, checks it, and prints records/s per core (user+sys CPU time) and peak RSS.
-# Beside it, in the same run, a yardstick of the machine's speed: bench/json_floor.cpp reads the same
+# Beside it, in the same run, a yardstick of the machine's speed: bench/json_yardstick.cpp reads the same
 # lines and only validates them with Boost.JSON, keeping nothing and running no gate (the cost of
 # reading a line before checks/line_shapes.cpp, which now reads most lines without Boost.JSON).
 #   bench/check.sh [N] [BUILD_DIR]
@@ -21,7 +21,7 @@ work=${TMPDIR:-/tmp}/stormgate-bench-check.$$
 mkdir -p "$work"
 trap 'rm -rf "$work"' EXIT
 g++ -O2 -o "$work/gen_traffic" "$here/gen_traffic.cpp"
-g++ -O2 -std=c++20 -I"$top" -o "$work/json_floor" "$here/json_floor.cpp"
+g++ -O2 -std=c++20 -I"$top" -o "$work/json_yardstick" "$here/json_yardstick.cpp"
 "$work/gen_traffic" "$n" "$work/traffic.jsonl"
 bytes=$(stat -c %s "$work/traffic.jsonl")
 records=$(wc -l < "$work/traffic.jsonl")
@@ -55,6 +55,6 @@ while [ "$i" -lt "$rounds" ]; do
   measure stormgate "$bin" check --traffic "$work/traffic.jsonl" --quiet --report-json "$work/report.json"
   [ -n "$baseline" ] && measure baseline "$baseline" check --traffic "$work/traffic.jsonl" --quiet --report-json "$work/baseline.json"
   # the yardstick: read + validate with Boost.JSON, nothing kept, no gates
-  measure yardstick "$work/json_floor" "$work/traffic.jsonl"
+  measure yardstick "$work/json_yardstick" "$work/traffic.jsonl"
 done
 grep -o '"overall_status":"[A-Z-]*"' "$work/report.json" || true

@@ -4,7 +4,7 @@
 // tells how fast this machine is at that moment; it was the bound of a checker that reads every
 // line with Boost.JSON, which the checker no longer does (checks/line_shapes.cpp). Exits 1 when a
 // line is not valid JSON.
-//   json_floor FILE.jsonl
+//   json_yardstick FILE.jsonl
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/src.hpp>
 
@@ -21,7 +21,7 @@ namespace json = boost::json;
 
 int main(int argc, char** argv) {
   if (argc != 2) {
-    std::fprintf(stderr, "usage: json_floor FILE.jsonl\n");
+    std::fprintf(stderr, "usage: json_yardstick FILE.jsonl\n");
     return 64;
   }
   int fd = ::open(argv[1], O_RDONLY | O_CLOEXEC);
