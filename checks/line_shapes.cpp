@@ -75,7 +75,7 @@ char const* string_end(char const* p, char const* end) {
 bool digit(char c) { return c >= '0' && c <= '9'; }
 
 // The end of the JSON number from p, or null when it breaks the grammar.
-char const* number_end(char const* p, char const* end) {
+[[gnu::always_inline]] inline char const* number_end(char const* p, char const* end) {
   if (p < end && *p == '-') ++p;
   if (p == end || !digit(*p)) return nullptr;
   if (*p++ != '0')
@@ -256,12 +256,18 @@ bool line_shapes::tokenize(std::string_view line, shape& s) {
 }
 
 // Whether `line` has the shape `s`; its scalars go to values_.
-bool line_shapes::match(shape const& s, std::string_view line) {
+bool line_shapes::match(shape const& s, std::string_view line, std::size_t from, std::size_t& failed_at) {
   auto p = line.data(), end = p + line.size();
   auto lit = s.literals.data();
   std::uint32_t at = 0;
   if (values_.size() < s.slots.size()) values_.resize(s.slots.size());
-  for (std::size_t k = 0; k < s.slots.size(); ++k) {
+  if (from > 0) {  // the line up to the end of scalar from - 1 has been matched
+    auto const& v = values_[from - 1];
+    p = v.text.data() + v.text.size() + (s.slots[from - 1].kind == scalar::string);
+    at = s.slots[from - 1].literal_end;
+  }
+  for (std::size_t k = from; k < s.slots.size(); ++k) {
+    failed_at = k;
     auto const& sl = s.slots[k];
     auto n = sl.literal_end - at;
     if (static_cast<std::size_t>(end - p) < n || !same(p, lit + at, n, static_cast<std::size_t>(end - p))) return false;
@@ -298,8 +304,43 @@ bool line_shapes::match(shape const& s, std::string_view line) {
       }
     }
   }
+  failed_at = s.slots.size();
   auto n = s.size - at;
   return static_cast<std::size_t>(end - p) == n && same(p, lit + at, n, n);
+}
+
+// The leading scalars of a and b that are alike: the same kind, kept or not alike, and the same
+// shape bytes before each.
+std::uint16_t line_shapes::common(shape const& a, shape const& b) {
+  std::size_t k = 0, n = std::min(a.slots.size(), b.slots.size());
+  for (; k < n; ++k) {
+    auto const &x = a.slots[k], &y = b.slots[k];
+    if (x.literal_end != y.literal_end || x.kind != y.kind || x.kept != y.kept) break;
+  }
+  // and the shape bytes before each are the same: those before the first byte that differs
+  std::size_t alike = 0, bytes = std::min(a.size, b.size);
+  while (alike < bytes && a.literals[alike] == b.literals[alike]) ++alike;
+  while (k > 0 && a.slots[k - 1].literal_end > alike) --k;
+  return static_cast<std::uint16_t>(k);
+}
+
+// The key at kept[key], found by the reader, and the step after it, its value's, become one step.
+void line_shapes::fuse(shape const& s, std::vector<step>& kept, std::size_t key) {
+  auto& k = kept[key];
+  auto const& v = kept[key + 1];
+  switch (v.t) {
+    case token::value: {
+      auto kind = s.slots[v.at].kind;
+      k.t = kind == scalar::string ? token::string_field : kind == scalar::number ? token::number_field : token::atom_field;
+      k.at = v.at;
+      break;
+    }
+    case token::object_begin: k.t = token::object_field; break;
+    case token::array_begin: k.t = token::array_field; break;
+    default: return;  // not reached: a key's value is one of those
+  }
+  k.size = 0;
+  kept.erase(kept.begin() + static_cast<std::ptrdiff_t>(key) + 1);
 }
 
 // The step after the value at steps[i] (an object or array with all it holds).

@@ -254,10 +254,17 @@ class record_parser::reader {
   // value of the key just read is: line_shapes leaves all the rest out.
   bool reading_keys() const { return at_.lv != level::skip; }
   bool wanted() const { return pending_ || pending_entry_; }
-  // What the key just read named, for line_shapes to hand back at the same key of a line of the
-  // same shape in place of looking it up again; null where the key did more (a balances entry).
+  // What the key just read named, for line_shapes to hand back with the value of the same key of a
+  // line of the same shape, in place of looking it up again; null where the key did more (a
+  // balances entry).
   void const* key_found() const { return at_.lv == level::balances ? nullptr : pending_; }
-  void on_found_key(void const* fields) { pending_ = static_cast<key_table::entry const*>(fields); }
+  // The value of such a key, in a line read from a shape: a string is in the line.
+  void on_found_string(void const* fields, std::string_view s) { take_found(found(fields), {vt::string, false, 0, s}); }
+  void on_found_number(void const* fields, double d) { take_found(found(fields), {vt::number, false, d}); }
+  void on_found_bool(void const* fields, bool b) { take_found(found(fields), {vt::boolean, b}); }
+  void on_found_null(void const* fields) { take_found(found(fields), {vt::null}); }
+  void on_found_object(void const* fields) { push(take_found(found(fields), {vt::object})); }
+  void on_found_array(void const* fields) { push(take_found(found(fields), {vt::array})); }
   // After the line: fills `out`; control and run records are left to the DOM (only their kind set).
   bool finish(log_kind kind, record& out, std::string& err);
 
@@ -396,7 +403,10 @@ class record_parser::reader {
       pending_entry_ = 0;
       return {};
     }
-    auto const* e = std::exchange(pending_, nullptr);
+    return take_found(std::exchange(pending_, nullptr), v);
+  }
+  static key_table::entry const* found(void const* fields) { return static_cast<key_table::entry const*>(fields); }
+  frame take_found(key_table::entry const* e, value_ref const& v) {
     if (e->count == 1) return assign(e->fields[0], v);
     frame next;
     for (std::size_t i = 0; i < e->count; ++i)

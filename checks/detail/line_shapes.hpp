@@ -14,6 +14,7 @@
 #include <boost/json/error.hpp>
 #include <boost/json/string_view.hpp>
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -37,6 +38,8 @@ class line_shapes {
   bool learn(std::string_view line, Handler& h, Begin&& begin);
 
   std::uint64_t hits() const { return hits_; }
+  // Shapes passed over without a compare: the part of the line that ruled them out had failed another.
+  std::uint64_t skips() const { return skips_; }
 
   static constexpr std::size_t max_shapes = 16;
   static constexpr std::size_t max_line = 16384;  // longer lines are not learnt
@@ -48,11 +51,16 @@ class line_shapes {
     scalar kind;
     bool kept = false;  // the reader is handed its value
   };
-  enum class token : std::uint8_t { object_begin, object_end, array_begin, array_end, key, value };
+  // A key the reader found (Handler::key_found) and its value are one step once learnt: a field of
+  // a scalar, or a field whose object or array the reader enters.
+  enum class token : std::uint8_t {
+    object_begin, object_end, array_begin, array_end, key, value,
+    string_field, number_field, atom_field, object_field, array_field
+  };
   struct step {
     token t;
-    std::uint32_t at = 0, size = 0;  // key: in `keys`; value: `at` is the slot
-    void const* found = nullptr;     // a key: what the reader found for it (Handler::key_found)
+    std::uint32_t at = 0, size = 0;  // key: in `keys`; value and scalar field: `at` is the slot
+    void const* found = nullptr;     // a field: what the reader found for its key
   };
   struct shape {
     std::string literals;      // every byte outside the scalars, in order, and 16 NULs after them
@@ -61,6 +69,7 @@ class line_shapes {
     std::vector<step> steps;   // learnt: every token; then: the tokens the reader keeps
     std::string keys;
     std::uint64_t uses = 0;
+    std::uint8_t id = 0;  // its row and column in common_: stays while the shape is kept
   };
   // A scalar of the line being matched: its text (a string's without quotes), and a kept number's value.
   struct value {
@@ -70,25 +79,50 @@ class line_shapes {
 
   std::vector<shape> shapes_;
   std::vector<value> values_;
-  std::uint64_t hits_ = 0, misses_ = 0;
+  // common_[a][b]: the leading scalars shapes a and b share, with the bytes before each and whether
+  // the reader keeps it
+  std::array<std::array<std::uint16_t, max_shapes>, max_shapes> common_{};
+  std::uint64_t hits_ = 0, misses_ = 0, skips_ = 0;
   std::uint32_t learn_every_ = 1;  // learns one miss in this many: more when learnt shapes go unused
 
   static bool tokenize(std::string_view line, shape& s);
-  bool match(shape const& s, std::string_view line);
+  // Whether `line` has the shape `s`, its scalars before `from` (and the bytes before them) being
+  // known to match; else `failed_at` is the scalar at or before which it fails (the slot count
+  // when it fails after the last).
+  bool match(shape const& s, std::string_view line, std::size_t from, std::size_t& failed_at);
+  static std::uint16_t common(shape const& a, shape const& b);
   static std::size_t skip(std::vector<step> const& steps, std::size_t i);
 
   template <class Handler>
   std::size_t prune(shape& s, std::vector<step>& kept, std::size_t i, Handler& h) const;
   template <class Handler>
   void replay(shape const& s, Handler& h) const;
+  static void fuse(shape const& s, std::vector<step>& kept, std::size_t key);
 };
 
 // ---- templates ---------------------------------------------------------------------------------
 
 template <class Handler, class Begin>
 bool line_shapes::read(std::string_view line, Handler& h, Begin&& begin) {
+  // After a shape fails at scalar k, another that shares its first `common` scalars with it (and
+  // the bytes before them) is skipped when common > k, as it fails there too; else it is matched
+  // from scalar `common` on, the line's bytes up to there being those already matched.
+  shape const* failed = nullptr;
+  std::size_t failed_at = 0;
   for (std::size_t i = 0; i < shapes_.size(); ++i) {
-    if (!match(shapes_[i], line)) continue;
+    auto const& s = shapes_[i];
+    std::size_t from = 0;
+    if (failed) {
+      from = common_[failed->id][s.id];
+      if (from > failed_at) {
+        ++skips_;
+        continue;
+      }
+    }
+    if (!match(s, line, from, failed_at)) {
+      failed = &s;
+      continue;
+    }
     ++shapes_[i].uses;
     ++hits_;
     if (i > 0 && shapes_[i].uses > shapes_[i - 1].uses) std::swap(shapes_[i], shapes_[i - 1]), --i;
@@ -119,10 +153,15 @@ bool line_shapes::learn(std::string_view line, Handler& h, Begin&& begin) {
       if (shapes_[i].uses < shapes_[least].uses) least = i;
     if (shapes_[least].uses == 0 && learn_every_ < 64) learn_every_ *= 2;
     else if (shapes_[least].uses > 0) learn_every_ = 1;
+    s.id = shapes_[least].id;
     shapes_.erase(shapes_.begin() + static_cast<std::ptrdiff_t>(least));
+  } else {
+    s.id = static_cast<std::uint8_t>(shapes_.size());
   }
+  for (auto const& o : shapes_) common_[s.id][o.id] = common_[o.id][s.id] = common(s, o);
   shapes_.push_back(std::move(s));
-  if (!match(shapes_.back(), line)) return false;  // not expected: the shape is the line's own
+  std::size_t failed_at;
+  if (!match(shapes_.back(), line, 0, failed_at)) return false;  // not expected: the shape is the line's own
   begin();
   replay(shapes_.back(), h);
   return true;
@@ -151,9 +190,11 @@ std::size_t line_shapes::prune(shape& s, std::vector<step>& kept, std::size_t i,
           boost::json::string_view key(s.keys.data() + k.at, k.size);
           h.on_key(key, key.size(), ec);
           if (h.wanted()) {
+            auto at = kept.size();
             kept.push_back(k);
-            kept.back().found = h.key_found();
+            kept[at].found = h.key_found();
             j = prune(s, kept, j + 1, h);
+            if (kept[at].found) fuse(s, kept, at);
           } else {
             j = skip(s.steps, j + 1);
           }
@@ -182,14 +223,21 @@ void line_shapes::replay(shape const& s, Handler& h) const {
   boost::json::error_code ec;
   for (auto const& st : s.steps) {
     switch (st.t) {
+      case token::string_field: h.on_found_string(st.found, values_[st.at].text); break;
+      case token::number_field: h.on_found_number(st.found, values_[st.at].number); break;
+      case token::atom_field: {
+        auto c = values_[st.at].text[0];
+        if (c == 'n') h.on_found_null(st.found);
+        else h.on_found_bool(st.found, c == 't');
+        break;
+      }
+      case token::object_field: h.on_found_object(st.found); break;
+      case token::array_field: h.on_found_array(st.found); break;
       case token::object_begin: h.on_object_begin(ec); break;
       case token::object_end: h.on_object_end(0, ec); break;
       case token::array_begin: h.on_array_begin(ec); break;
       case token::array_end: h.on_array_end(0, ec); break;
-      case token::key:
-        if (st.found) h.on_found_key(st.found);
-        else h.on_key({s.keys.data() + st.at, st.size}, st.size, ec);
-        break;
+      case token::key: h.on_key({s.keys.data() + st.at, st.size}, st.size, ec); break;
       case token::value: {
         auto const& v = values_[st.at];
         switch (s.slots[st.at].kind) {

@@ -457,6 +457,7 @@ class record_parser {
   ~record_parser();
   bool parse(log_kind kind, std::string_view line, source src, record& out, std::string& err);
   std::uint64_t shape_hits() const { return shapes_[0].hits() + shapes_[1].hits() + shapes_[2].hits(); }
+  std::uint64_t shape_skips() const { return shapes_[0].skips() + shapes_[1].skips() + shapes_[2].skips(); }
  private:
   class reader;  // the streaming parser's handler: keeps the fields the gates read
   std::unique_ptr<boost::json::basic_parser<reader>> stream_;
