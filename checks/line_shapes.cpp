@@ -74,20 +74,28 @@ char const* string_end(char const* p, char const* end) {
 
 bool digit(char c) { return c >= '0' && c <= '9'; }
 
+// The first byte from p that is not a digit, or end. (Numbers are short: 8 bytes at a time with
+// bit tricks measured slower.)
+[[gnu::always_inline]] inline char const* digits_end(char const* p, char const* end) {
+  while (p < end && digit(*p)) ++p;
+  return p;
+}
+
 // The end of the JSON number from p, or null when it breaks the grammar.
 [[gnu::always_inline]] inline char const* number_end(char const* p, char const* end) {
   if (p < end && *p == '-') ++p;
   if (p == end || !digit(*p)) return nullptr;
-  if (*p++ != '0')
-    while (p < end && digit(*p)) ++p;
+  p = *p == '0' ? p + 1 : digits_end(p + 1, end);
   if (p < end && *p == '.') {
-    if (++p == end || !digit(*p)) return nullptr;
-    while (p < end && digit(*p)) ++p;
+    auto q = digits_end(p + 1, end);
+    if (q == p + 1) return nullptr;
+    p = q;
   }
   if (p < end && (*p == 'e' || *p == 'E')) {
     if (++p < end && (*p == '+' || *p == '-')) ++p;
-    if (p == end || !digit(*p)) return nullptr;
-    while (p < end && digit(*p)) ++p;
+    auto q = digits_end(p, end);
+    if (q == p) return nullptr;
+    p = q;
   }
   return p;
 }
@@ -98,29 +106,23 @@ constexpr double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,
 
 // The value of a JSON number (already scanned by number_end) as Boost.JSON 1.81 computes it, where
 // that is one exact IEEE operation: an integer of up to 18 digits (int64 to double), or a mantissa
-// below 2^53 over or times a power of ten up to 10^22 (Boost.JSON's dec_to_float). False elsewhere.
+// below 2^53 over or times a power of ten up to 10^22 (Boost.JSON's dec_to_float). False elsewhere,
+// and where the digits before and after the point are more than 18, leading zeros and all.
 bool number_value(std::string_view t, double& out) {
   auto p = t.data(), end = p + t.size();
   bool neg = *p == '-';
   if (neg) ++p;
+  auto int_end = digits_end(p, end);
+  bool point = int_end < end && *int_end == '.';
+  auto frac = point ? int_end + 1 : int_end;
+  auto frac_end = point ? digits_end(frac, end) : int_end;
+  if ((int_end - p) + (frac_end - frac) > 18) return false;
   std::uint64_t mant = 0;
-  int digits = 0;  // significant digits in `mant` (leading zeros aside)
-  int scale = 0;   // digits after the point
-  bool dub = false;  // a point or an exponent: Boost.JSON's double
-  bool point = false;
-  for (; p < end && (digit(*p) || *p == '.'); ++p) {
-    if (*p == '.') {
-      point = dub = true;
-      continue;
-    }
-    if (digits >= 19) return false;
-    mant = mant * 10 + static_cast<std::uint64_t>(*p - '0');
-    if (mant) ++digits;
-    if (point) ++scale;
-  }
+  for (; p < int_end; ++p) mant = mant * 10 + static_cast<std::uint64_t>(*p - '0');
+  for (p = frac; p < frac_end; ++p) mant = mant * 10 + static_cast<std::uint64_t>(*p - '0');
   int exp = 0;
-  if (p < end) {  // the exponent
-    dub = true;
+  bool has_exp = p < end;
+  if (has_exp) {
     ++p;
     bool eneg = *p == '-';
     if (*p == '+' || *p == '-') ++p;
@@ -128,14 +130,13 @@ bool number_value(std::string_view t, double& out) {
     for (; p < end; ++p) exp = exp * 10 + (*p - '0');
     if (eneg) exp = -exp;
   }
-  if (!dub) {
-    if (digits > 18) return false;
+  if (!point && !has_exp) {  // Boost.JSON's int64
     auto i = static_cast<std::int64_t>(mant);
     out = static_cast<double>(neg ? -i : i);
     return true;
   }
   if (mant > 9007199254740991ull) return false;  // 2^53 - 1: past it Boost.JSON stops adding digits
-  int e = exp - scale;
+  int e = exp - static_cast<int>(frac_end - frac);
   if (e < -22 || e > 22) return false;
   double x = static_cast<double>(mant);
   if (neg) x = -x;
