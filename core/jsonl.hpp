@@ -9,12 +9,15 @@
 
 namespace stormgate::core {
 
-// Reads a file line by line, buffered, without a copy per line: file:line, a torn last line (a
-// writer died mid-line), blank lines skipped, a trailing '\r' dropped. A line stays valid until
-// the one after the next is read, so that a reader may keep one line ahead.
+// Reads a file line by line, without a copy per line: file:line, a torn last line (a writer died
+// mid-line), blank lines skipped, a trailing '\r' dropped. A line stays valid until the one after
+// the next is read, so that a reader may keep one line ahead. A regular file is mapped a window at
+// a time (no copy from the page cache); anything else (a pipe, an empty file, /proc) is read into a
+// buffer. A file that grows while it is read is read to its new end.
 class line_reader {
  public:
-  explicit line_reader(std::string path);
+  // `window`: the bytes mapped at a time, rounded up to pages (tests make it small)
+  explicit line_reader(std::string path, std::size_t window = 4 << 20);
   ~line_reader();
   line_reader(line_reader const&) = delete;
   line_reader& operator=(line_reader const&) = delete;
@@ -24,15 +27,32 @@ class line_reader {
   bool torn() const { return torn_; }  // the line just returned had no '\n' and ended the file
   std::string where() const { return path_ + ":" + std::to_string(line_no_); }
   std::string const& path() const { return path_; }
+  bool mapped() const { return mapped_; }
 
  private:
+  struct mapping {
+    char* data = nullptr;
+    std::size_t size = 0;
+    bool lines = false;  // a line was read from it
+  };
   std::string path_;
   int fd_ = -1;
-  std::vector<char> buf_, spare_;  // a refill moves the unread rest to the spare: the line before stays
-  std::size_t begin_ = 0, end_ = 0;
+  // mapped: the window holds file bytes from map_off_ on; the window before stays mapped until the
+  // next is, for the line just returned
+  bool mapped_ = false;
+  mapping map_, prev_;
+  std::uint64_t map_off_ = 0;
+  std::size_t window_ = 0;
+  // read: a refill moves the unread rest to the spare buffer, so that the line before stays
+  std::vector<char> buf_, spare_;
+  std::size_t begin_ = 0, end_ = 0;  // the unread bytes, in the window or the buffer
   bool eof_ = false, torn_ = false;
   std::uint64_t line_no_ = 0;
+  char const* data() const { return mapped_ ? map_.data : buf_.data(); }
   bool fill();
+  bool remap();
+  void to_buffer();
+  void retire_window();
 };
 
 // A handler for Boost.JSON's streaming parser (basic_parser) that keeps nothing: the parser then

@@ -10,6 +10,11 @@
 
 #include <cmath>
 #include <fstream>
+#include <future>
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 using namespace stormgate;
 
@@ -115,6 +120,122 @@ TEST_CASE("line reader: a line stays valid while the next one is read", "[core][
     ++n;
   }
   CHECK(n == lines.size());
+}
+
+// Reads every line of `r`, checking that the line before is still what it was.
+std::vector<std::string> read_all(core::line_reader& r, std::size_t bound) {
+  std::vector<std::string> out;
+  std::string_view line, prev;
+  std::string prev_copy;
+  while (out.size() < bound && r.next(line)) {
+    if (!out.empty()) REQUIRE(prev == prev_copy);
+    out.emplace_back(line);
+    prev = line;
+    prev_copy = std::string(line);
+  }
+  return out;
+}
+
+TEST_CASE("line reader: a mapped file reads as the same lines across windows, long lines and a torn end", "[core][jsonl]") {
+  test::temp_dir dir;
+  std::vector<std::string> lines;
+  std::string expect_last;
+  // short lines, lines longer than a window (one 4 KB page), blank lines and a '\r' now and then
+  for (int i = 0; i < 300; ++i) {
+    auto len = static_cast<std::size_t>(i % 50 == 7 ? 9000 + i * 13 : 1 + (i * 37) % 700);
+    lines.push_back(std::string(len, static_cast<char>('a' + i % 26)) + (i % 9 == 0 ? "\r" : ""));
+    if (i % 31 == 0) lines.push_back("  ");
+  }
+  lines.push_back("{\"torn\":");
+  test::write_lines(dir.file("m.jsonl"), lines, false);
+  std::vector<std::string> want;
+  for (auto l : lines) {
+    if (!l.empty() && l.back() == '\r') l.pop_back();
+    if (l.find_first_not_of(" \t") != std::string::npos) want.push_back(l);
+  }
+  core::line_reader small(dir.file("m.jsonl"), 4096);
+  REQUIRE(small.ok());
+  CHECK(small.mapped());
+  auto got = read_all(small, 1000);
+  CHECK(got == want);
+  CHECK(small.torn());
+  CHECK(small.line_no() == lines.size());
+  // the same through the default window
+  core::line_reader whole(dir.file("m.jsonl"));
+  CHECK(read_all(whole, 1000) == want);
+}
+
+TEST_CASE("line reader: what is not a regular file with bytes is read, not mapped", "[core][jsonl]") {
+  test::temp_dir dir;
+  test::write_lines(dir.file("empty.jsonl"), {}, false);
+  core::line_reader empty(dir.file("empty.jsonl"));
+  REQUIRE(empty.ok());
+  CHECK_FALSE(empty.mapped());
+  std::string_view line;
+  CHECK_FALSE(empty.next(line));
+  auto fifo = dir.file("fifo");
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  auto writer = std::async(std::launch::async, [&] {
+    std::ofstream(fifo) << "{\"a\":1}\n{\"a\":2}\n";
+  });
+  core::line_reader pipe(fifo);
+  REQUIRE(pipe.ok());
+  CHECK_FALSE(pipe.mapped());
+  auto got = read_all(pipe, 10);
+  writer.get();
+  CHECK(got == std::vector<std::string>{"{\"a\":1}", "{\"a\":2}"});
+}
+
+TEST_CASE("line reader: a mapped file that grows while it is read is read to its new end", "[core][jsonl]") {
+  test::temp_dir dir;
+  auto path = dir.file("g.jsonl");
+  test::write_lines(path, {std::string(5000, 'x'), "{\"a\":1}"});
+  core::line_reader r(path, 4096);
+  std::string_view line;
+  REQUIRE(r.next(line));
+  CHECK(line.size() == 5000);
+  {
+    std::ofstream(path, std::ios::app) << "{\"a\":2}\n" << std::string(10000, 'y') << "\n";
+  }
+  REQUIRE(r.next(line));
+  CHECK(line == "{\"a\":1}");
+  REQUIRE(r.next(line));
+  CHECK(line == "{\"a\":2}");
+  REQUIRE(r.next(line));
+  CHECK(line == std::string(10000, 'y'));
+  CHECK_FALSE(r.next(line));
+  CHECK(r.line_no() == 4);
+}
+
+TEST_CASE("line reader: a mapped file cut short while it is read ends the process as bad input, naming it", "[core][jsonl]") {
+  test::temp_dir dir;
+  auto path = dir.file("cut.jsonl");
+  std::vector<std::string> lines(64, std::string(1000, 'z'));
+  test::write_lines(path, lines);
+  int err[2];
+  REQUIRE(::pipe(err) == 0);
+  auto pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::dup2(err[1], 2);
+    core::line_reader r(path, 64 << 10);
+    std::string_view line;
+    if (!r.next(line)) ::_exit(3);
+    if (::truncate(path.c_str(), 0) != 0) ::_exit(4);
+    while (r.next(line)) {
+    }
+    ::_exit(5);  // not reached: the pages past the new end fault
+  }
+  ::close(err[1]);
+  std::string text;
+  char buf[256];
+  for (ssize_t n; (n = ::read(err[0], buf, sizeof buf)) > 0;) text.append(buf, static_cast<std::size_t>(n));
+  ::close(err[0]);
+  int st = 0;
+  REQUIRE(::waitpid(pid, &st, 0) == pid);
+  REQUIRE(WIFEXITED(st));
+  CHECK(WEXITSTATUS(st) == 65);
+  CHECK(text == "stormgate: " + path + ": the file was cut short while it was read\n");
 }
 
 TEST_CASE("listen addresses and URLs are parsed or refused with the field named", "[core][net]") {
