@@ -12,6 +12,7 @@
 #include <fstream>
 #include <future>
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -205,6 +206,40 @@ TEST_CASE("line reader: a mapped file that grows while it is read is read to its
   CHECK(line == std::string(10000, 'y'));
   CHECK_FALSE(r.next(line));
   CHECK(r.line_no() == 4);
+}
+
+TEST_CASE("line reader: where a file cannot be mapped, it is read", "[core][jsonl]") {
+  test::temp_dir dir;
+  auto path = dir.file("nomap.jsonl");
+  std::vector<std::string> lines;
+  // 3 MB: more than the child has room for
+  for (int i = 0; i < 10000; ++i) lines.push_back("{\"n\":" + std::to_string(i) + ",\"pad\":\"" + std::string(static_cast<std::size_t>(i % 600), 'p') + "\"}");
+  test::write_lines(path, lines);
+  auto pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    // in a child: an address space with room for a read buffer but not for a 4 MB window
+    std::ifstream statm("/proc/self/statm");
+    unsigned long pages = 0;
+    statm >> pages;
+    auto limit = static_cast<rlim_t>(pages) * static_cast<rlim_t>(::sysconf(_SC_PAGESIZE)) + (3u << 20) / 2;
+    rlimit rl{limit, limit};
+    if (::setrlimit(RLIMIT_AS, &rl) != 0) ::_exit(3);
+    core::line_reader r(path);
+    if (!r.mapped()) ::_exit(4);  // mapped until the window is asked for
+    std::string_view line;
+    std::size_t n = 0;
+    while (n < lines.size() + 1 && r.next(line)) {
+      if (line != lines[n]) ::_exit(5);
+      ++n;
+    }
+    if (n != lines.size()) ::_exit(6);
+    ::_exit(r.mapped() ? 7 : 0);
+  }
+  int st = 0;
+  REQUIRE(::waitpid(pid, &st, 0) == pid);
+  REQUIRE(WIFEXITED(st));
+  CHECK(WEXITSTATUS(st) == 0);
 }
 
 TEST_CASE("line reader: a mapped file cut short while it is read ends the process as bad input, naming it", "[core][jsonl]") {
