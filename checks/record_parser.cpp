@@ -258,6 +258,17 @@ class record_parser::reader {
   // line of the same shape, in place of looking it up again; null where the key did more (a
   // balances entry).
   void const* key_found() const { return at_.lv == level::balances ? nullptr : pending_; }
+  // Where the value of such a key goes when the reader only stores it there, a string (or a
+  // number) in a member of the record being read, not in an answer or fault, which move: line_shapes
+  // then stores it straight. Null for every other key.
+  std::string_view* string_member(void const* fields) {
+    auto e = found(fields);
+    return e->count == 1 ? string_member(e->fields[0]) : nullptr;
+  }
+  opt_num* number_member(void const* fields) {
+    auto e = found(fields);
+    return e->count == 1 ? number_member(e->fields[0]) : nullptr;
+  }
   // The value of such a key, in a line read from a shape: a string is in the line.
   void on_found_string(void const* fields, std::string_view s) { take_found(found(fields), {vt::string, false, 0, s}); }
   void on_found_number(void const* fields, double d) { take_found(found(fields), {vt::number, false, d}); }
@@ -414,6 +425,8 @@ class record_parser::reader {
     return next;
   }
   frame assign(field fd, value_ref const& v);
+  std::string_view* string_member(field fd);
+  opt_num* number_member(field fd);
   std::vector<balance_entry>* new_balance_list();
   void reset_reply(reply& r) { r = reply{}; }
   void reset_exchange();
@@ -591,15 +604,6 @@ record_parser::reader::frame record_parser::reader::assign(field fd, value_ref c
   auto const& at = at_;
   switch (fd) {
     // traffic record
-    case field::kind: kind_ = v.str(); break;
-    case field::id: x.id = v.str(); break;
-    case field::route: x.route = v.str(); break;
-    case field::method: x.method = v.str(); break;
-    case field::target: x.target = v.str(); break;
-    case field::outcome: x.outcome = v.str(); break;
-    case field::ts: ts_ = v.str(); break;
-    case field::ts_end: ts_end_ = v.str(); break;
-    case field::latency_us: latency_ = v.num(); break;
     case field::req:
       x.op_key = x.idem_key = x.agent_id = {};
       x.amount.reset();
@@ -623,10 +627,6 @@ record_parser::reader::frame record_parser::reader::assign(field fd, value_ref c
       x.amount.reset();
       if (v.is_object()) next.lv = level::req_body;
       break;
-    case field::op_header: x.op_key = v.str(); break;
-    case field::idempotency_header: x.idem_key = v.str(); break;
-    case field::agent_id: x.agent_id = v.str(); break;
-    case field::amount: x.amount = v.num(); break;
     // exchange.faults[]: the one being read is the last
     case field::fault_kind: x.faults.back().kind = v.str(); break;
     case field::fault_path: x.faults.back().path = v.str(); break;
@@ -682,20 +682,10 @@ record_parser::reader::frame record_parser::reader::assign(field fd, value_ref c
       at.r->anomaly_detected.reset();
       if (v.is_object()) next = {level::metadata, at.a, at.r};
       break;
-    case field::value_agent_id: h_.agent_id = v.str(); break;
-    case field::value_amount: h_.amount = v.num(); break;
-    case field::rss_bytes: rss_ = v.num(); break;
     case field::ci: at.r->ci = v.num(); break;
     case field::karma: at.r->karma = v.str(); break;
     case field::anomaly_detected: at.r->anomaly_detected = v.boolean(); break;
     // history record
-    case field::type: h_.type = v.str(); break;
-    case field::op: h_.op = v.str(); break;
-    case field::scenario: h_.scenario = v.str(); break;
-    case field::f: h_.f = v.str(); break;
-    case field::error: h_.error = v.str(); break;
-    case field::status: status_ = v.num(); break;
-    case field::attempt: attempt_ = v.num(); break;
     case field::value:
       reset_reply(h_);
       h_.agent_id = {};
@@ -703,12 +693,7 @@ record_parser::reader::frame record_parser::reader::assign(field fd, value_ref c
       rss_.reset();
       if (v.is_object()) next = {level::value, nullptr, &h_};
       break;
-    case field::action: action_ = v.str(); break;
-    case field::reason: reason_ = v.str(); break;
     // journal event
-    case field::event_id: e_.event_id = v.str(); break;
-    case field::event_type: e_.event_type = v.str(); break;
-    case field::idempotency_key: e_.idem_key = v.str(); break;
     case field::correlation_id:
       e_.correlation_id = v.str();
       e_.correlation_null = v.is_null();
@@ -732,20 +717,66 @@ record_parser::reader::frame record_parser::reader::assign(field fd, value_ref c
       e_.capped.reset();
       if (v.is_object()) next.lv = level::payload;
       break;
-    case field::entity_id: entity_id_ = v.str(); break;
-    case field::payload_agent_id: payload_agent_ = v.str(); break;
-    case field::payload_amount: payload_amount_ = v.num(); break;
-    case field::payload_awarded: payload_awarded_ = v.num(); break;
     case field::payload_balance_after:
       e_.balance_after = v.num();
       e_.balance_after_null = v.is_null();
       break;
-    case field::payload_reason: e_.reason = v.str(); break;
-    case field::request_id: request_id_ = v.str(); break;
-    case field::payload_approval_id: payload_approval_ = v.str(); break;
     case field::payload_capped: e_.capped = v.boolean(); break;
+    default:  // a field whose value is only stored
+      if (auto m = string_member(fd)) *m = v.str();
+      else if (auto n = number_member(fd)) *n = v.num();
+      break;
   }
   return next;
+}
+
+// The fields whose value is only stored, as v.str() or v.num() (assign's default), in a member of
+// the record being read.
+std::string_view* record_parser::reader::string_member(field fd) {
+  switch (fd) {
+    case field::kind: return &kind_;
+    case field::id: return &x_.id;
+    case field::route: return &x_.route;
+    case field::method: return &x_.method;
+    case field::target: return &x_.target;
+    case field::outcome: return &x_.outcome;
+    case field::ts: return &ts_;
+    case field::ts_end: return &ts_end_;
+    case field::op_header: return &x_.op_key;
+    case field::idempotency_header: return &x_.idem_key;
+    case field::agent_id: return &x_.agent_id;
+    case field::value_agent_id: return &h_.agent_id;
+    case field::type: return &h_.type;
+    case field::op: return &h_.op;
+    case field::scenario: return &h_.scenario;
+    case field::f: return &h_.f;
+    case field::error: return &h_.error;
+    case field::action: return &action_;
+    case field::reason: return &reason_;
+    case field::event_id: return &e_.event_id;
+    case field::event_type: return &e_.event_type;
+    case field::idempotency_key: return &e_.idem_key;
+    case field::entity_id: return &entity_id_;
+    case field::payload_agent_id: return &payload_agent_;
+    case field::payload_reason: return &e_.reason;
+    case field::request_id: return &request_id_;
+    case field::payload_approval_id: return &payload_approval_;
+    default: return nullptr;
+  }
+}
+
+opt_num* record_parser::reader::number_member(field fd) {
+  switch (fd) {
+    case field::latency_us: return &latency_;
+    case field::amount: return &x_.amount;
+    case field::value_amount: return &h_.amount;
+    case field::rss_bytes: return &rss_;
+    case field::status: return &status_;
+    case field::attempt: return &attempt_;
+    case field::payload_amount: return &payload_amount_;
+    case field::payload_awarded: return &payload_awarded_;
+    default: return nullptr;
+  }
 }
 
 bool record_parser::reader::finish(log_kind kind, record& out, std::string& err) {

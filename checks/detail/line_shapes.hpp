@@ -16,6 +16,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -53,14 +54,17 @@ class line_shapes {
   };
   // A key the reader found (Handler::key_found) and its value are one step once learnt: a field of
   // a scalar, or a field whose object or array the reader enters.
+  // A field whose value the reader only stores, in a member of the record (Handler::string_member,
+  // number_member), is stored there straight.
   enum class token : std::uint8_t {
     object_begin, object_end, array_begin, array_end, key, value,
-    string_field, number_field, atom_field, object_field, array_field
+    string_field, number_field, atom_field, object_field, array_field, string_store, number_store
   };
   struct step {
     token t;
-    std::uint32_t at = 0, size = 0;  // key: in `keys`; value and scalar field: `at` is the slot
+    std::uint32_t at = 0, size = 0;  // key: in `keys`; value, scalar field or store: `at` is the slot
     void const* found = nullptr;     // a field: what the reader found for its key
+    void* member = nullptr;          // a store: where the value goes
   };
   struct shape {
     std::string literals;      // every byte outside the scalars, in order, and 16 NULs after them
@@ -194,7 +198,12 @@ std::size_t line_shapes::prune(shape& s, std::vector<step>& kept, std::size_t i,
             kept.push_back(k);
             kept[at].found = h.key_found();
             j = prune(s, kept, j + 1, h);
-            if (kept[at].found) fuse(s, kept, at);
+            if (kept[at].found) {
+              fuse(s, kept, at);
+              auto& f = kept[at];
+              if (f.t == token::string_field && (f.member = h.string_member(f.found))) f.t = token::string_store;
+              if (f.t == token::number_field && (f.member = h.number_member(f.found))) f.t = token::number_store;
+            }
           } else {
             j = skip(s.steps, j + 1);
           }
@@ -223,6 +232,8 @@ void line_shapes::replay(shape const& s, Handler& h) const {
   boost::json::error_code ec;
   for (auto const& st : s.steps) {
     switch (st.t) {
+      case token::string_store: *static_cast<std::string_view*>(st.member) = values_[st.at].text; break;
+      case token::number_store: *static_cast<std::optional<double>*>(st.member) = values_[st.at].number; break;
       case token::string_field: h.on_found_string(st.found, values_[st.at].text); break;
       case token::number_field: h.on_found_number(st.found, values_[st.at].number); break;
       case token::atom_field: {
