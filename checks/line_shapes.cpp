@@ -262,19 +262,23 @@ bool line_shapes::match(shape const& s, std::string_view line, std::size_t from,
   auto lit = s.literals.data();
   std::uint32_t at = 0;
   if (values_.size() < s.slots.size()) values_.resize(s.slots.size());
+  // in locals: the compiler cannot tell that the stores below leave them as they are
+  auto* values = values_.data();
+  auto const* slots = s.slots.data();
+  auto const count = s.slots.size();
   if (from > 0) {  // the line up to the end of scalar from - 1 has been matched
-    auto const& v = values_[from - 1];
-    p = v.text.data() + v.text.size() + (s.slots[from - 1].kind == scalar::string);
-    at = s.slots[from - 1].literal_end;
+    auto const& v = values[from - 1];
+    p = v.text.data() + v.text.size() + (slots[from - 1].kind == scalar::string);
+    at = slots[from - 1].literal_end;
   }
-  for (std::size_t k = from; k < s.slots.size(); ++k) {
+  for (std::size_t k = from; k < count; ++k) {
     failed_at = k;
-    auto const& sl = s.slots[k];
+    auto const& sl = slots[k];
     auto n = sl.literal_end - at;
     if (static_cast<std::size_t>(end - p) < n || !same(p, lit + at, n, static_cast<std::size_t>(end - p))) return false;
     p += n;
     at = sl.literal_end;
-    auto& v = values_[k];
+    auto& v = values[k];
     switch (sl.kind) {
       case scalar::string: {
         auto q = string_end(p, end);
@@ -305,7 +309,7 @@ bool line_shapes::match(shape const& s, std::string_view line, std::size_t from,
       }
     }
   }
-  failed_at = s.slots.size();
+  failed_at = count;
   auto n = s.size - at;
   return static_cast<std::size_t>(end - p) == n && same(p, lit + at, n, n);
 }

@@ -230,14 +230,15 @@ std::size_t line_shapes::prune(shape& s, std::vector<step>& kept, std::size_t i,
 template <class Handler>
 void line_shapes::replay(shape const& s, Handler& h) const {
   boost::json::error_code ec;
+  auto const* values = values_.data();  // in a local: the compiler cannot tell the stores below leave it
   for (auto const& st : s.steps) {
     switch (st.t) {
-      case token::string_store: *static_cast<std::string_view*>(st.member) = values_[st.at].text; break;
-      case token::number_store: *static_cast<std::optional<double>*>(st.member) = values_[st.at].number; break;
-      case token::string_field: h.on_found_string(st.found, values_[st.at].text); break;
-      case token::number_field: h.on_found_number(st.found, values_[st.at].number); break;
+      case token::string_store: *static_cast<std::string_view*>(st.member) = values[st.at].text; break;
+      case token::number_store: *static_cast<std::optional<double>*>(st.member) = values[st.at].number; break;
+      case token::string_field: h.on_found_string(st.found, values[st.at].text); break;
+      case token::number_field: h.on_found_number(st.found, values[st.at].number); break;
       case token::atom_field: {
-        auto c = values_[st.at].text[0];
+        auto c = values[st.at].text[0];
         if (c == 'n') h.on_found_null(st.found);
         else h.on_found_bool(st.found, c == 't');
         break;
@@ -250,7 +251,7 @@ void line_shapes::replay(shape const& s, Handler& h) const {
       case token::array_end: h.on_array_end(0, ec); break;
       case token::key: h.on_key({s.keys.data() + st.at, st.size}, st.size, ec); break;
       case token::value: {
-        auto const& v = values_[st.at];
+        auto const& v = values[st.at];
         switch (s.slots[st.at].kind) {
           case scalar::string: h.on_string({v.text.data(), v.text.size()}, v.text.size(), ec); break;
           case scalar::number: h.on_double(v.number, {v.text.data(), v.text.size()}, ec); break;
