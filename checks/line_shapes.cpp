@@ -266,32 +266,35 @@ bool line_shapes::match(shape const& s, std::string_view line, std::size_t from,
   auto* values = values_.data();
   auto const* slots = s.slots.data();
   auto const count = s.slots.size();
+  auto fail = [&](std::size_t k) {  // told once, not stored on every scalar
+    failed_at = k;
+    return false;
+  };
   if (from > 0) {  // the line up to the end of scalar from - 1 has been matched
     auto const& v = values[from - 1];
     p = v.text.data() + v.text.size() + (slots[from - 1].kind == scalar::string);
     at = slots[from - 1].literal_end;
   }
   for (std::size_t k = from; k < count; ++k) {
-    failed_at = k;
     auto const& sl = slots[k];
     auto n = sl.literal_end - at;
-    if (static_cast<std::size_t>(end - p) < n || !same(p, lit + at, n, static_cast<std::size_t>(end - p))) return false;
+    if (static_cast<std::size_t>(end - p) < n || !same(p, lit + at, n, static_cast<std::size_t>(end - p))) return fail(k);
     p += n;
     at = sl.literal_end;
     auto& v = values[k];
     switch (sl.kind) {
       case scalar::string: {
         auto q = string_end(p, end);
-        if (q == end || *q != '"') return false;
+        if (q == end || *q != '"') return fail(k);
         v.text = {p, static_cast<std::size_t>(q - p)};
         p = q + 1;
         break;
       }
       case scalar::number: {
         auto q = number_end(p, end);
-        if (!q) return false;
+        if (!q) return fail(k);
         v.text = {p, static_cast<std::size_t>(q - p)};
-        if (sl.kept && !number_value(v.text, v.number) && !boost_number(v.text, v.number)) return false;
+        if (sl.kept && !number_value(v.text, v.number) && !boost_number(v.text, v.number)) return fail(k);
         p = q;
         break;
       }
@@ -302,7 +305,7 @@ bool line_shapes::match(shape const& s, std::string_view line, std::size_t from,
         } else if (left >= 5 && std::memcmp(p, "false", 5) == 0) {
           v.text = {p, 5};
         } else {
-          return false;
+          return fail(k);
         }
         p += v.text.size();
         break;
