@@ -91,6 +91,7 @@ bool line_reader::remap() {
   }
   retire_window();
   map_ = {static_cast<char*>(m), len};
+  returned_ = false;
   mapped_path = path_.c_str();
   begin_ = static_cast<std::size_t>(rest - off);
   end_ = len;
@@ -108,12 +109,13 @@ void line_reader::to_buffer() {
   end_ = n;
   mapped_ = false;
   retire_window();
+  returned_ = false;
 }
 
 // The window goes. The line just returned stays: the window it lies in stays mapped until the next
 // one goes.
 void line_reader::retire_window() {
-  if (!map_.lines) {  // no line was read from it: the line just returned is in the window before
+  if (!returned_) {  // no line was returned from it: the line just returned is in the window before
     if (map_.data) ::munmap(map_.data, map_.size);
   } else {
     if (prev_.data) ::munmap(prev_.data, prev_.size);
@@ -130,10 +132,16 @@ bool line_reader::fill() {
     return false;
   }
   if (begin_ > 0) {
-    // the unread rest goes to the front of the spare buffer; the line just returned stays valid
-    if (spare_.size() < buf_.size()) spare_.resize(buf_.size());
-    std::memcpy(spare_.data(), buf_.data() + begin_, end_ - begin_);
-    buf_.swap(spare_);
+    if (returned_) {
+      // the unread rest goes to the front of the spare buffer; the line just returned stays valid
+      if (spare_.size() < buf_.size()) spare_.resize(buf_.size());
+      std::memcpy(spare_.data(), buf_.data() + begin_, end_ - begin_);
+      buf_.swap(spare_);
+      returned_ = false;
+    } else {
+      // only blank lines were read from the buffer: the line just returned is in the spare one
+      std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
+    }
     end_ -= begin_;
     begin_ = 0;
   }
@@ -167,11 +175,11 @@ bool line_reader::next(std::string_view& line) {
       start = data() + begin_;
     }
     ++line_no_;
-    if (mapped_) map_.lines = true;
     std::string_view l(start, len);
     begin_ += len + (torn ? 0 : 1);
     if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
     if (l.find_first_not_of(" \t") == std::string_view::npos) continue;
+    returned_ = true;
     torn_ = torn;
     line = l;
     return true;

@@ -33,7 +33,6 @@ class line_reader {
   struct mapping {
     char* data = nullptr;
     std::size_t size = 0;
-    bool lines = false;  // a line was read from it
   };
   std::string path_;
   int fd_ = -1;
@@ -46,6 +45,9 @@ class line_reader {
   // read: a refill moves the unread rest to the spare buffer, so that the line before stays
   std::vector<char> buf_, spare_;
   std::size_t begin_ = 0, end_ = 0;  // the unread bytes, in the window or the buffer
+  // a line was returned from the window or the buffer since it took the unread bytes (blank lines
+  // are not returned): else the line just returned is elsewhere, and this one may be reused
+  bool returned_ = false;
   bool eof_ = false, torn_ = false;
   std::uint64_t line_no_ = 0;
   char const* data() const { return mapped_ ? map_.data : buf_.data(); }

@@ -166,6 +166,38 @@ TEST_CASE("line reader: a mapped file reads as the same lines across windows, lo
   CHECK(read_all(whole, 1000) == want);
 }
 
+TEST_CASE("line reader: the line before stays valid across more blank lines than a window or buffer holds", "[core][jsonl]") {
+  test::temp_dir dir;
+  // a line, blank lines to fill several 4 KB windows or 128 KB buffers, and another line
+  std::string const first(100000, 'a'), second(200000, 'b');
+  auto text = first + "\n" + std::string(600000, '\n') + second + "\n";
+  {
+    std::ofstream(dir.file("blank.jsonl"), std::ios::binary) << text;
+  }
+  auto check = [&](core::line_reader& r) {
+    std::string_view one, two;
+    REQUIRE(r.next(one));
+    REQUIRE(one == first);
+    REQUIRE(r.next(two));
+    CHECK(two == second);
+    CHECK(one == first);  // still there: the reader may keep one line ahead
+    CHECK(r.line_no() == 600002);
+    std::string_view none;
+    CHECK_FALSE(r.next(none));
+    CHECK(two == second);
+  };
+  core::line_reader mapped(dir.file("blank.jsonl"), 4096);
+  REQUIRE(mapped.mapped());
+  check(mapped);
+  auto fifo = dir.file("blank.fifo");
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  auto writer = std::async(std::launch::async, [&] { std::ofstream(fifo, std::ios::binary) << text; });
+  core::line_reader piped(fifo);
+  REQUIRE_FALSE(piped.mapped());
+  check(piped);
+  writer.get();
+}
+
 TEST_CASE("line reader: what is not a regular file with bytes is read, not mapped", "[core][jsonl]") {
   test::temp_dir dir;
   test::write_lines(dir.file("empty.jsonl"), {}, false);
