@@ -22,13 +22,27 @@ namespace {
 
 // A mapped file cut short while it is read faults on its pages past the new end (SIGBUS). Logs are
 // rotated by renaming, which does not do that; should it happen, the process ends as on bad input
-// (exit 65), naming the file last mapped on this thread.
-thread_local char const* mapped_path = nullptr;
+// (exit 65), naming the file. The windows last mapped on this thread are known here: a fault
+// elsewhere is not this, and takes the default action (the handler gives it back and returns, and
+// the faulting access runs again).
+struct mapped_windows {
+  char const* path = nullptr;
+  char const* at[2] = {};
+  std::size_t size[2] = {};
+};
+thread_local mapped_windows mapped_now;
 
-extern "C" void on_sigbus(int) {
+extern "C" void on_sigbus(int, siginfo_t* info, void*) {
+  auto addr = static_cast<char const*>(info->si_addr);
+  bool ours = false;
+  for (int i = 0; i < 2; ++i) ours |= mapped_now.at[i] && addr >= mapped_now.at[i] && addr < mapped_now.at[i] + mapped_now.size[i];
+  if (!ours) {
+    ::signal(SIGBUS, SIG_DFL);
+    return;
+  }
   auto put = [](char const* t) { (void)!::write(2, t, std::strlen(t)); };
   put("stormgate: ");
-  put(mapped_path ? mapped_path : "an input file");
+  put(mapped_now.path);
   put(": the file was cut short while it was read\n");
   ::_exit(65);
 }
@@ -38,7 +52,8 @@ void catch_sigbus() {
     struct sigaction old {};
     if (::sigaction(SIGBUS, nullptr, &old) != 0 || old.sa_handler != SIG_DFL) return false;  // someone else's
     struct sigaction sa {};
-    sa.sa_handler = on_sigbus;
+    sa.sa_sigaction = on_sigbus;
+    sa.sa_flags = SA_SIGINFO;
     ::sigemptyset(&sa.sa_mask);
     return ::sigaction(SIGBUS, &sa, nullptr) == 0;
   }();
@@ -65,7 +80,7 @@ line_reader::line_reader(std::string path, std::size_t window) : path_(std::move
 }
 
 line_reader::~line_reader() {
-  if (mapped_path == path_.c_str()) mapped_path = nullptr;
+  if (mapped_now.path == path_.c_str()) mapped_now = {};
   for (auto m : {map_, prev_})
     if (m.data) ::munmap(m.data, m.size);
   if (fd_ >= 0) ::close(fd_);
@@ -92,7 +107,7 @@ bool line_reader::remap() {
   retire_window();
   map_ = {static_cast<char*>(m), len};
   returned_ = false;
-  mapped_path = path_.c_str();
+  mapped_now = {path_.c_str(), {map_.data, prev_.data}, {map_.size, prev_.size}};
   begin_ = static_cast<std::size_t>(rest - off);
   end_ = len;
   map_off_ = off;
@@ -110,6 +125,7 @@ void line_reader::to_buffer() {
   mapped_ = false;
   retire_window();
   returned_ = false;
+  mapped_now = {path_.c_str(), {prev_.data, nullptr}, {prev_.size, 0}};
 }
 
 // The window goes. The line just returned stays: the window it lies in stays mapped until the next
