@@ -22,30 +22,25 @@ namespace {
 
 // A mapped file cut short while it is read faults on its pages past the new end (SIGBUS). Logs are
 // rotated by renaming, which does not do that; should it happen, the process ends as on bad input
-// (exit 65), naming the file. The windows last mapped on this thread are known here: a fault
-// elsewhere is not this, and takes the default action (the handler gives it back and returns, and
-// the faulting access runs again).
-struct mapped_windows {
-  char const* path = nullptr;
-  char const* at[2] = {};
-  std::size_t size[2] = {};
-};
-thread_local mapped_windows mapped_now;
+// (exit 65), naming the file. The reader that last mapped a window on this thread is known here: a
+// fault outside its windows is not this, and takes the default action (the handler gives it back
+// and returns, and the faulting access runs again).
+thread_local line_reader const* mapping_reader = nullptr;
 
 extern "C" void on_sigbus(int, siginfo_t* info, void*) {
-  auto addr = static_cast<char const*>(info->si_addr);
-  bool ours = false;
-  for (int i = 0; i < 2; ++i) ours |= mapped_now.at[i] && addr >= mapped_now.at[i] && addr < mapped_now.at[i] + mapped_now.size[i];
-  if (!ours) {
+  auto const* r = mapping_reader;
+  if (!r || !r->maps(info->si_addr)) {
     ::signal(SIGBUS, SIG_DFL);
     return;
   }
   auto put = [](char const* t) { (void)!::write(2, t, std::strlen(t)); };
   put("stormgate: ");
-  put(mapped_now.path);
+  put(r->path().c_str());
   put(": the file was cut short while it was read\n");
   ::_exit(65);
 }
+
+std::size_t page_size() { return static_cast<std::size_t>(::sysconf(_SC_PAGESIZE)); }
 
 void catch_sigbus() {
   static bool const caught = [] {
@@ -70,7 +65,7 @@ line_reader::line_reader(std::string path, std::size_t window) : path_(std::move
 #ifdef POSIX_FADV_SEQUENTIAL
   ::posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
 #endif
-  auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  auto page = page_size();
   window_ = (std::max(window, page) + page - 1) / page * page;
   struct stat st {};
   // /proc and the like say 0 bytes and have more: only a regular file with bytes is mapped
@@ -80,7 +75,7 @@ line_reader::line_reader(std::string path, std::size_t window) : path_(std::move
 }
 
 line_reader::~line_reader() {
-  if (mapped_now.path == path_.c_str()) mapped_now = {};
+  if (mapping_reader == this) mapping_reader = nullptr;
   for (auto m : {map_, prev_})
     if (m.data) ::munmap(m.data, m.size);
   if (fd_ >= 0) ::close(fd_);
@@ -93,7 +88,7 @@ bool line_reader::remap() {
   if (::fstat(fd_, &st) != 0) return false;
   auto file_size = static_cast<std::uint64_t>(st.st_size);
   if (file_size <= map_off_ + end_) return false;
-  auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+  std::uint64_t page = page_size();
   auto rest = map_off_ + begin_;  // the first unread byte
   auto off = rest / page * page;
   // the unread part has no '\n': a window at least twice as long as it, so that a long line fits
@@ -107,7 +102,7 @@ bool line_reader::remap() {
   retire_window();
   map_ = {static_cast<char*>(m), len};
   returned_ = false;
-  mapped_now = {path_.c_str(), {map_.data, prev_.data}, {map_.size, prev_.size}};
+  mapping_reader = this;
   begin_ = static_cast<std::size_t>(rest - off);
   end_ = len;
   map_off_ = off;
@@ -125,7 +120,12 @@ void line_reader::to_buffer() {
   mapped_ = false;
   retire_window();
   returned_ = false;
-  mapped_now = {path_.c_str(), {prev_.data, nullptr}, {prev_.size, 0}};
+}
+
+bool line_reader::maps(void const* addr) const {
+  auto p = static_cast<char const*>(addr);
+  auto in = [&](mapping const& m) { return m.data && p >= m.data && p < m.data + m.size; };
+  return in(map_) || in(prev_);
 }
 
 // The window goes. The line just returned stays: the window it lies in stays mapped until the next

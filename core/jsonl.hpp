@@ -28,6 +28,8 @@ class line_reader {
   std::string where() const { return path_ + ":" + std::to_string(line_no_); }
   std::string const& path() const { return path_; }
   bool mapped() const { return mapped_; }
+  // Whether addr lies in a window this reader has mapped (async-signal-safe: for its SIGBUS handler).
+  bool maps(void const* addr) const;
 
  private:
   struct mapping {
