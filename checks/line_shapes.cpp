@@ -8,6 +8,7 @@
 #include <emmintrin.h>  // x86-64's baseline: 16 bytes at a time; elsewhere the loops below do it all
 #endif
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 
@@ -326,8 +327,8 @@ std::uint16_t line_shapes::common(shape const& a, shape const& b) {
     if (x.literal_end != y.literal_end || x.kind != y.kind || x.kept != y.kept) break;
   }
   // and the shape bytes before each are the same: those before the first byte that differs
-  std::size_t alike = 0, bytes = std::min(a.size, b.size);
-  while (alike < bytes && a.literals[alike] == b.literals[alike]) ++alike;
+  auto bytes = std::min(a.size, b.size);
+  auto alike = static_cast<std::size_t>(std::mismatch(a.literals.begin(), a.literals.begin() + bytes, b.literals.begin()).first - a.literals.begin());
   while (k > 0 && a.slots[k - 1].literal_end > alike) --k;
   return static_cast<std::uint16_t>(k);
 }
