@@ -266,10 +266,7 @@ ledger::ledger(settings s) : settings_(s), rng_(std::random_device{}() ^ static_
 void ledger::reset() {
   state_ = projection{};
   key_seqs_.clear();
-  key_order_.clear();
   event_ids_.clear();
-  event_id_order_.clear();
-  event_ids_evicted_ = 0;
 }
 
 namespace {
@@ -283,39 +280,23 @@ bool is_primary(std::string_view t) {
 }
 
 void ledger::remember_key(std::string_view key, std::uint64_t seq) {
-  auto h = key_hash(key);
-  if (!key_seqs_.try_emplace(h, seq).second) return;
-  key_order_.push_back(h);
-  if (key_order_.size() > idempotency_window) {
-    key_seqs_.erase(key_order_.front());
-    key_order_.pop_front();
-  }
+  key_seqs_.insert(key_hash(key), seq);
 }
 
 void ledger::on_event(json::object const& event, std::uint64_t seq) {
   apply(state_, event);
   if (auto id = text_of(event, "event_id"); !id.empty()) {
-    auto h = key_hash(id);
-    if (event_ids_.insert(h).second) {
-      event_id_order_.push_back(h);
-      if (event_id_order_.size() > event_id_window) {
-        event_ids_.erase(event_id_order_.front());
-        event_id_order_.pop_front();
-        ++event_ids_evicted_;
-      }
-    }
+    event_ids_.insert(key_hash(id), seq);
   }
   auto key = text_of(event, "idempotency_key");
   if (!key.empty() && is_primary(text_of(event, "event_type"))) remember_key(key, seq);
 }
 
-bool ledger::knows_event(std::string const& event_id) const { return event_ids_.count(key_hash(event_id)) != 0; }
+bool ledger::knows_event(std::string const& event_id) const { return event_ids_.contains(key_hash(event_id)); }
 
 std::optional<std::uint64_t> ledger::replay_seq(std::string const& key) const {
   if (key.empty()) return std::nullopt;
-  auto it = key_seqs_.find(key_hash(key));
-  if (it == key_seqs_.end()) return std::nullopt;
-  return it->second;
+  return key_seqs_.find(key_hash(key));
 }
 
 double ledger::balance(std::string const& agent_id) const {

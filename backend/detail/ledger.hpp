@@ -10,6 +10,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include "backend/detail/recent_index.hpp"
 #include <unordered_map>
 #include <unordered_set>
 #include <variant>
@@ -107,7 +108,7 @@ class ledger {
   // The journal line of the key's first effect: its answer is answer_of(that event).
   std::optional<std::uint64_t> replay_seq(std::string const& idempotency_key) const;
   bool knows_event(std::string const& event_id) const;
-  bool event_ids_complete() const { return event_ids_evicted_ == 0; }
+  bool event_ids_complete() const { return event_ids_.evicted() == 0; }
   double balance(std::string const& agent_id) const;
 
   outcome create_agent(agent_input const& in, request_context const& ctx);
@@ -136,11 +137,8 @@ class ledger {
   settings settings_;
   projection state_;
   std::mt19937_64 rng_;
-  std::unordered_map<std::uint64_t, std::uint64_t> key_seqs_;  // hash of a key -> its primary event's line
-  std::deque<std::uint64_t> key_order_;
-  std::unordered_set<std::uint64_t> event_ids_;  // hashes of event ids
-  std::deque<std::uint64_t> event_id_order_;
-  std::uint64_t event_ids_evicted_ = 0;
+  recent_index key_seqs_{idempotency_window};  // hash of a key -> its primary event's line
+  recent_index event_ids_{event_id_window};   // hashes of event ids
   std::uint64_t idempotency_violations_ = 0;
 };
 
