@@ -26,6 +26,9 @@ void add_run_commands(CLI::App& app, int& exit_code) {
   cmd->add_option("--report-html", o->report_html, "default OUT/report.html");
   cmd->add_option("--journal", o->journal, "an external target's journal file, when readable here");
   cmd->add_option("--restart-command", o->restart_command, "an external target's restart command (crash_replay)");
+  cmd->add_option("--sample-interval-ms", o->sample_interval_ms, "memory sample interval (proxy, backend, KARMA stub, load)")
+      ->check(CLI::Range(100, 3600000))
+      ->capture_default_str();
   cmd->add_flag("--quiet", o->quiet, "no progress, no tables");
   cmd->callback([o, &exit_code] { exit_code = run::run(*o); });
 }

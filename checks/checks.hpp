@@ -73,11 +73,20 @@ struct series {
     double from_s = 0, to_s = 0;
     std::string name, route, kind;
   };
+  // one process's RSS, and its trend line over each segment it was fitted in (gate E)
+  struct memory_line {
+    std::string process;
+    std::vector<point> points;
+    double slope_mb_per_min = 0;
+    bool has_trend = false;
+    struct segment {
+      double from_s = 0, to_s = 0, from_mb = 0, to_mb = 0;
+    };
+    std::vector<segment> trend;
+  };
   std::int64_t origin_us = 0;
   std::vector<slice> slices;
-  std::vector<point> memory;
-  double trend_slope_mb_per_min = 0, trend_intercept_mb = 0;  // memory trend line over minutes since origin
-  bool has_trend = false;
+  std::vector<memory_line> memory;
   std::vector<window> faults;
 };
 

@@ -1,8 +1,12 @@
-// Gate E — Load Reality (SPEC §5): runtime (planned vs actual), p95 latency, throughput, and the
-// memory slope in MB/min by least squares over the history's `sample` records.
+// Gate E — Load Reality (SPEC §5): runtime (planned vs actual), p95 latency, throughput, the memory
+// slope in MB/min of each sampled process (checks/memory_trend.cpp), and the errors the load saw
+// that the run did not provoke (checks/detail/op_cause.hpp).
+#include "checks/detail/memory_trend.hpp"
 #include "checks/detail/model.hpp"
+#include "checks/detail/op_cause.hpp"
 
 #include <algorithm>
+#include <map>
 
 namespace stormgate::checks::detail {
 namespace {
@@ -15,10 +19,10 @@ class gate_e final : public gate_fold {
     switch (r.kind) {
       case record_kind::run: on_run(*r.run); break;
       case record_kind::traffic_run: span(r.run->ts_us, traffic_first_, traffic_last_); break;
-      case record_kind::op: on_op(*r.h); break;
-      case record_kind::sample:
-        if (r.s->rss_bytes && r.s->ts_us > 0 && samples_.size() < 1'000'000)
-          samples_.push_back({r.s->ts_us, *r.s->rss_bytes / (1024.0 * 1024.0)});
+      case record_kind::op: on_op(*r.h, r.src); break;
+      case record_kind::sample: on_sample(*r.s); break;
+      case record_kind::scenario:
+        if (r.sc->scenario == "soak" && r.sc->action == "start" && r.sc->ts_us > 0 && !soak_start_) soak_start_ = r.sc->ts_us;
         break;
       case record_kind::exchange:
         span(r.x->ts_us, traffic_first_, traffic_last_);
@@ -36,15 +40,18 @@ class gate_e final : public gate_fold {
   gate_result finish() override;
 
  private:
-  struct sample {
-    std::int64_t ts_us;
-    double mb;
-  };
+  // bounds: a run samples a handful of processes every few seconds; 30 min at 5 s is 360 a process
+  static constexpr std::size_t max_processes = 16, max_samples = 1'000'000, max_restarts = 10'000;
   context const& ctx_;
   series* charts_;
   histogram hist_, traffic_hist_;
   timeline line_;
-  std::vector<sample> samples_;
+  std::map<std::string, std::vector<memory_sample>, std::less<>> samples_;  // by process
+  std::size_t sample_count_ = 0;
+  std::vector<std::int64_t> restarts_;  // the backend's: a restart op's invoke
+  std::int64_t soak_start_ = 0;
+  std::uint64_t unexplained_ = 0, expected_ = 0;
+  evidence errors_;
   std::int64_t traffic_first_ = 0, traffic_last_ = 0, hist_first_ = 0, hist_last_ = 0;
   std::int64_t run_start_ = 0, run_stop_ = 0;
   double planned_s_ = 0, elapsed_s_ = 0;
@@ -72,8 +79,30 @@ class gate_e final : public gate_fold {
     }
   }
 
-  void on_op(hist_op const& h) {
+  void on_sample(hist_sample const& s) {
+    if (!s.rss_bytes || s.ts_us <= 0 || sample_count_ >= max_samples) return;
+    auto it = samples_.find(s.process);
+    if (it == samples_.end()) {
+      if (samples_.size() >= max_processes) return;
+      it = samples_.emplace(std::string(s.process), std::vector<memory_sample>{}).first;
+    }
+    it->second.push_back({s.ts_us, *s.rss_bytes / (1024.0 * 1024.0), s.pid});
+    ++sample_count_;
+  }
+
+  void on_op(hist_op const& h, source const& src) {
     span(h.ts_us, hist_first_, hist_last_);
+    if (h.f == "restart" && h.type == "invoke" && h.ts_us > 0 && restarts_.size() < max_restarts) restarts_.push_back(h.ts_us);
+    if (h.type != "invoke" && h.type != "ok") {
+      auto cause = op_cause(h);
+      if (core::cause_explained(cause)) {
+        ++expected_;
+      } else {
+        ++unexplained_;
+        errors_.add(h.op, src, std::string(h.scenario) + ": " + std::string(h.f) + " " + cause +
+                                   (h.error.empty() ? "" : " (" + std::string(h.error.substr(0, 120)) + ")"));
+      }
+    }
     if (h.type == "invoke" || h.latency_us < 0) return;
     if (h.f == "restart") return;  // a restart's duration is not a request latency
     ++ops_;
@@ -135,69 +164,86 @@ gate_result gate_e::finish() {
                  " (p50 " + fmt_num(p50, 1) + ", p99 " + fmt_num(p99, 1) + ")";
   }
   double throughput = runtime > 0 ? static_cast<double>(n) / runtime : 0;
-  // memory slope by least squares, over minutes; the first fifth of the run is warm-up when enough remains
-  std::sort(samples_.begin(), samples_.end(), [](sample const& a, sample const& b) { return a.ts_us < b.ts_us; });
+  // memory: one trend per process, over the soak when there is one (the scenarios before it run at
+  // other concurrencies), each process judged on its own; the worst decides
   std::int64_t origin = run_start_ ? run_start_ : hist_first_ ? hist_first_ : traffic_first_;
-  if (!samples_.empty() && (!origin || samples_.front().ts_us < origin)) origin = samples_.front().ts_us;
-  std::size_t from = 0;
-  if (samples_.size() >= 10) {
-    auto cut = samples_.front().ts_us + (samples_.back().ts_us - samples_.front().ts_us) / 5;
-    while (from < samples_.size() && samples_[from].ts_us < cut) ++from;
-    if (samples_.size() - from < 5) from = 0;
+  for (auto const& [name, list] : samples_)
+    for (auto const& s : list)
+      if (!origin || s.ts_us < origin) origin = s.ts_us;
+  std::vector<memory_trend> trends;
+  for (auto& [name, list] : samples_) {
+    std::sort(list.begin(), list.end(), [](auto const& a, auto const& b) { return a.ts_us < b.ts_us; });
+    trends.push_back(fit_memory_trend(name, list, name == "backend" ? restarts_ : std::vector<std::int64_t>{}, soak_start_));
   }
   sub_check mem{"Kein Memory-Leak-Trend", status::skip, ""};
-  double slope = 0, intercept = 0, peak = 0;
-  std::size_t used = samples_.size() - from;
-  for (auto const& s : samples_) peak = std::max(peak, s.mb);
-  if (used >= 3) {
-    double sx = 0, sy = 0, sxx = 0, sxy = 0;
-    for (std::size_t i = from; i < samples_.size(); ++i) {
-      double x = static_cast<double>(samples_[i].ts_us - origin) / 60e6, y = samples_[i].mb;
-      sx += x, sy += y, sxx += x * x, sxy += x * y;
-    }
-    double k = static_cast<double>(used);
-    double den = k * sxx - sx * sx;
-    if (den > 0) {
-      slope = (k * sxy - sx * sy) / den;
-      intercept = (sy - slope * sx) / k;
-      // A trend needs enough samples (below 10 a breach is a warning, never a failure) and a long
-      // enough span: over a few minutes a backend filling its caches grows like a leak. Below
-      // `min_trend_span_min` the slope is judged by what it means per op: memory kept per request
-      // served. A leak keeps kilobytes per request; warm-up keeps a few bytes per op.
-      double span_min = static_cast<double>(samples_.back().ts_us - samples_[from].ts_us) / 60e6;
-      double kept_per_op = throughput > 0 ? slope * 1024 * 1024 / 60 / throughput : 0;
-      mem.detail = "slope " + fmt_num(slope, 3) + " MB/min over " + std::to_string(used) + " samples in " +
-                   fmt_num(span_min, 1) + " min" + (from ? " (first " + std::to_string(from) + " samples taken as warm-up)" : "") +
-                   ", peak " + fmt_num(peak, 1) + " MB, " + fmt_num(kept_per_op, 0) + " bytes kept per op";
-      if (slope < 0.1) {
-        mem.st = status::pass;
-      } else if (used < 10) {
-        mem.st = status::warn;
-        mem.detail += ": too few samples to call it a leak";
-      } else if (span_min >= min_trend_span_min || kept_per_op > leak_bytes_per_op) {
-        mem.st = status::fail;
-      } else {
-        mem.st = status::warn;
-        mem.detail += ": a " + fmt_num(span_min, 1) + "-minute span cannot tell warm-up from a leak (judged as a trend from " +
-                      fmt_num(min_trend_span_min, 0) + " min, or above " + fmt_num(leak_bytes_per_op, 0) + " bytes per op)";
-      }
+  double slope = 0, peak = 0;
+  std::size_t all_samples = 0;
+  std::string worst;
+  boost::json::object per_process;
+  auto rank = [](status st) { return st == status::fail ? 3 : st == status::warn ? 2 : st == status::pass ? 1 : 0; };
+  for (auto const& t : trends) {
+    all_samples += t.samples;
+    peak = std::max(peak, t.peak_mb);
+    if (!t.has_trend) continue;
+    // A trend needs enough samples (below 10 a breach is a warning, never a failure) and a long enough
+    // span: over a few minutes a process filling its bounded tables grows like a leak. Below
+    // `min_trend_span_min` the slope is judged by what it means per op: memory kept per request
+    // served. A leak keeps kilobytes per request; warm-up keeps a few bytes per op.
+    double kept_per_op = throughput > 0 ? t.slope_mb_per_min * 1024 * 1024 / 60 / throughput : 0;
+    status st = status::pass;
+    std::string why;
+    if (t.slope_mb_per_min < 0.1) {
+      st = status::pass;
+    } else if (t.used < 10) {
+      st = status::warn;
+      why = ": too few samples to call it a leak";
+    } else if (t.span_min >= min_trend_span_min || kept_per_op > leak_bytes_per_op) {
+      st = status::fail;
     } else {
-      mem.detail = "memory samples all at one time";
+      st = status::warn;
+      why = ": a " + fmt_num(t.span_min, 1) + "-minute span cannot tell warm-up from a leak (judged as a trend from " +
+            fmt_num(min_trend_span_min, 0) + " min, or above " + fmt_num(leak_bytes_per_op, 0) + " bytes per op)";
     }
-  } else {
-    mem.detail = std::to_string(samples_.size()) + " memory samples: at least 3 needed";
+    std::string line = t.process + " " + fmt_num(t.slope_mb_per_min, 3) + " MB/min (peak " + fmt_num(t.peak_mb, 1) + " MB, " +
+                       std::to_string(t.used) + " samples in " + fmt_num(t.span_min, 1) + " min" +
+                       (t.segments.size() > 1 ? ", " + std::to_string(t.segments.size()) + " segments between restarts" : "") +
+                       (t.warmup ? ", " + std::to_string(t.warmup) + " warm-up samples left out" : "") + ", " +
+                       fmt_num(kept_per_op, 0) + " bytes kept per op)" + why;
+    mem.detail += (mem.detail.empty() ? "" : "; ") + line;
+    if (rank(st) > rank(mem.st) || (rank(st) == rank(mem.st) && t.slope_mb_per_min > slope)) {
+      mem.st = st;
+      slope = t.slope_mb_per_min;
+      worst = t.process;
+    }
+    per_process[t.process] = {{"slope_mb_per_min", t.slope_mb_per_min}, {"peak_mb", t.peak_mb},      {"samples", t.samples},
+                              {"used", t.used},                         {"warmup", t.warmup},        {"segments", t.segments.size()},
+                              {"span_min", t.span_min},                 {"first_mb", t.first_mb},    {"last_mb", t.last_mb},
+                              {"kept_bytes_per_op", kept_per_op},       {"status", to_string(st)}};
   }
-  g.checks = {rt, lat, mem};
+  if (mem.st == status::skip)
+    mem.detail = std::to_string(all_samples) + " memory samples: at least 3 of one process needed, not all at one time";
+  else
+    mem.detail = std::string(soak_start_ ? "over the soak, " : "") + "per process: " + mem.detail;
+  // errors: every failed op the run did not provoke (an injected fault, a refusal, a restart) is one
+  sub_check err{"Keine unerklärten Fehler", status::skip, "no ops"};
+  if (ops_ || unexplained_ || expected_) {
+    err.st = unexplained_ ? status::warn : status::pass;
+    err.detail = std::to_string(unexplained_) + " unexplained errors, " + std::to_string(expected_) +
+                 " expected failures (injected faults, refusals, restarts); each unexplained one is evidence below, with its phase and cause";
+  }
+  g.checks = {rt, lat, mem, err};
   g.st = merge_checks(g.checks);
   g.critical = mem.st == status::fail && slope > 0.5;
   g.figure = "runtime " + fmt_num(runtime, 1) + " s, p95 " + fmt_num(p95, 1) + " ms, " + fmt_num(throughput, 1) + " ops/s, memory slope " +
-             (mem.st == status::skip ? std::string("n/a") : fmt_num(slope, 3) + " MB/min");
+             (mem.st == status::skip ? std::string("n/a") : fmt_num(slope, 3) + " MB/min (" + worst + ")") + ", " +
+             std::to_string(unexplained_) + " unexplained errors";
   if (mem.st == status::fail || (mem.st == status::warn && slope >= 0.1))
-    g.violations.push_back({"memory", "", 0, "memory grows " + fmt_num(slope, 3) + " MB/min (threshold 0.1, critical 0.5)"});
+    g.violations.push_back({"memory", "", 0, worst + " memory grows " + fmt_num(slope, 3) + " MB/min (threshold 0.1, critical 0.5)"});
+  for (auto const& v : errors_.list) g.violations.push_back(v);
   if (lat.st == status::fail || lat.st == status::warn)
     g.violations.push_back({"latency", "", 0, "p95 " + fmt_num(p95, 1) + " ms (threshold 500 ms)"});
   if (rt.st == status::fail || rt.st == status::warn) g.violations.push_back({"runtime", "", 0, rt.detail});
-  g.total_violations = g.violations.size();
+  g.total_violations = g.violations.size() + (errors_.total - errors_.list.size());
   g.metrics["runtime_s"] = runtime;
   g.metrics["planned_duration_s"] = planned_s_;
   g.metrics["p50_ms"] = p50;
@@ -205,18 +251,28 @@ gate_result gate_e::finish() {
   g.metrics["p99_ms"] = p99;
   g.metrics["throughput"] = throughput;
   g.metrics["ops"] = n;
-  g.metrics["memory_samples"] = samples_.size();
+  g.metrics["memory_samples"] = all_samples;
   g.metrics["memory_slope_mb_per_min"] = slope;
+  g.metrics["memory_slope_process"] = worst;
   g.metrics["memory_peak_mb"] = peak;
+  g.metrics["memory_processes"] = std::move(per_process);
+  g.metrics["unexplained_errors"] = unexplained_;
+  g.metrics["expected_failures"] = expected_;
   g.metrics["shortened"] = has_run_ && planned_s_ < 1800;
   if (charts_) {
     charts_->origin_us = origin;
     line_.fill(*charts_, origin);
-    for (auto const& s : samples_) charts_->memory.push_back({static_cast<double>(s.ts_us - origin) / 1e6, s.mb});
-    if (mem.st != status::skip) {
-      charts_->has_trend = true;
-      charts_->trend_slope_mb_per_min = slope;
-      charts_->trend_intercept_mb = intercept;
+    auto at = [origin](std::int64_t us) { return static_cast<double>(us - origin) / 1e6; };
+    for (auto const& t : trends) {
+      series::memory_line m;
+      m.process = t.process;
+      m.slope_mb_per_min = t.slope_mb_per_min;
+      m.has_trend = t.has_trend;
+      for (auto const& p : samples_.find(t.process)->second) m.points.push_back({at(p.ts_us), p.mb});
+      for (auto const& sg : t.segments)
+        m.trend.push_back({at(sg.from_us), at(sg.to_us), sg.intercept_mb,
+                           sg.intercept_mb + t.slope_mb_per_min * static_cast<double>(sg.to_us - sg.from_us) / 60e6});
+      charts_->memory.push_back(std::move(m));
     }
   }
   return g;

@@ -102,7 +102,7 @@ enum class field : std::uint8_t {
   // a traffic record
   kind, id, route, method, target, outcome, ts, ts_end, latency_us, req, faults, upstream,
   // a history record
-  type, op, scenario, f, error, status, attempt, value, action, reason,
+  type, op, scenario, f, error, cause, status, attempt, value, action, reason,
   // a journal event
   event_id, event_type, idempotency_key, correlation_id, causation_id, schema_version, payload,
   // exchange.req
@@ -113,7 +113,7 @@ enum class field : std::uint8_t {
   answer_status, answer_error, answer_body, answer_headers, replayed,
   // an answer's body or a history op's value; its metadata
   reply_event_id, balance_after, balance, awarded, requested, synergy_total, capped, state_digest, approval_id, detail,
-  balances, metadata, value_agent_id, value_amount, rss_bytes, ci, karma, anomaly_detected,
+  balances, metadata, value_agent_id, value_amount, rss_bytes, sample_process, sample_pid, ci, karma, anomaly_detected,
   // a journal event's payload
   entity_id, payload_agent_id, payload_amount, payload_awarded, payload_balance_after, payload_reason, request_id,
   payload_approval_id, payload_capped,
@@ -360,7 +360,8 @@ class record_parser::reader {
   std::vector<balance_entry>* balances_ = nullptr;  // the balances object being read
   // read before the record's kind is known, or combined at the end
   std::string_view kind_, ts_, ts_end_, action_, reason_;
-  opt_num latency_, status_, attempt_, rss_;
+  opt_num latency_, status_, attempt_, rss_, pid_;
+  std::string_view sample_process_;
   std::string_view entity_id_, payload_agent_, request_id_, payload_approval_;
   opt_num payload_amount_, payload_awarded_;
   // the second of the last time stamp parsed, in the proxy's format (see time_of)
@@ -445,7 +446,7 @@ record_parser::reader::reader(context const& ctx) : ctx_(ctx) {
                       {"upstream", field::upstream}})
     add(level::traffic, k, f);
   for (auto [k, f] : {std::pair{"type", field::type}, {"op", field::op}, {"scenario", field::scenario}, {"f", field::f},
-                      {"error", field::error}, {"ts", field::ts}, {"latency_us", field::latency_us}, {"status", field::status},
+                      {"error", field::error}, {"cause", field::cause}, {"ts", field::ts}, {"latency_us", field::latency_us}, {"status", field::status},
                       {"attempt", field::attempt}, {"value", field::value}, {"action", field::action}, {"reason", field::reason}})
     add(level::history, k, f);
   for (auto [k, f] : {std::pair{"event_id", field::event_id}, {"event_type", field::event_type},
@@ -482,6 +483,8 @@ record_parser::reader::reader(context const& ctx) : ctx_(ctx) {
   add(level::value, p.agent_id, field::value_agent_id);
   add(level::value, p.amount, field::value_amount);
   add(level::value, "rss_bytes", field::rss_bytes);
+  add(level::value, "process", field::sample_process);
+  add(level::value, "pid", field::sample_pid);
   add(level::metadata, "ci", field::ci);
   add(level::metadata, "karma", field::karma);
   add(level::metadata, "anomaly_detected", field::anomaly_detected);
@@ -511,6 +514,8 @@ void record_parser::reader::start(log_kind kind, std::string_view line, bool sta
   status_.reset();
   attempt_.reset();
   rss_.reset();
+  pid_.reset();
+  sample_process_ = {};
   switch (kind) {
     case log_kind::traffic: reset_exchange(); break;
     case log_kind::history: h_ = hist_op{}; break;
@@ -691,6 +696,8 @@ record_parser::reader::frame record_parser::reader::assign(field fd, value_ref c
       h_.agent_id = {};
       h_.amount.reset();
       rss_.reset();
+      pid_.reset();
+      sample_process_ = {};
       if (v.is_object()) next = {level::value, nullptr, &h_};
       break;
     // journal event
@@ -751,6 +758,8 @@ std::string_view* record_parser::reader::string_member(field fd) {
     case field::scenario: return &h_.scenario;
     case field::f: return &h_.f;
     case field::error: return &h_.error;
+    case field::cause: return &h_.cause;
+    case field::sample_process: return &sample_process_;
     case field::action: return &action_;
     case field::reason: return &reason_;
     case field::event_id: return &e_.event_id;
@@ -771,6 +780,7 @@ opt_num* record_parser::reader::number_member(field fd) {
     case field::amount: return &x_.amount;
     case field::value_amount: return &h_.amount;
     case field::rss_bytes: return &rss_;
+    case field::sample_pid: return &pid_;
     case field::status: return &status_;
     case field::attempt: return &attempt_;
     case field::payload_amount: return &payload_amount_;
@@ -890,7 +900,8 @@ bool record_parser::reader::finish_history(record& out, std::string& err) {
     return true;
   }
   if (type == "sample") {
-    s_ = hist_sample{time_of(ts_), rss_, h_.scenario};
+    s_ = hist_sample{time_of(ts_), rss_, h_.scenario, sample_process_.empty() ? std::string_view("backend") : sample_process_,
+                     pid_ ? static_cast<std::int64_t>(*pid_) : 0};
     out.kind = record_kind::sample;
     out.s = &s_;
     return true;

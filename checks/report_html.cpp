@@ -82,6 +82,7 @@ std::string chart(std::string const& title, std::string const& unit, std::vector
     o << "<polyline fill=\"none\" stroke=\"" << l.color << "\" stroke-width=\"1.6\"" << (l.dashed ? " stroke-dasharray=\"6 4\"" : "") << " points=\"";
     for (auto const& [x, y] : l.pts) o << detail::fmt_num(X(x), 1) << "," << detail::fmt_num(Y(y), 1) << " ";
     o << "\"/>";
+    if (l.label.empty()) continue;  // a further piece of a line already in the legend
     o << "<rect x=\"" << lx << "\" y=\"" << H - 12 << "\" width=\"10\" height=\"3\" fill=\"" << l.color << "\"/><text x=\"" << lx + 14
       << "\" y=\"" << H - 8 << "\" class=\"tick\">" << esc(l.label) << "</text>";
     lx += 30 + 7 * static_cast<double>(l.label.size());
@@ -121,7 +122,20 @@ std::string render_html(check_report const& r) {
     for (auto const& i : s.invariants) o << "<div class=\"" << css_class(i.st) << "\">" << esc(i.name) << ": " << esc(i.detail) << "</div>";
     o << "</td></tr>\n";
   }
-  o << "</table>\n<h2>Gate-Matrix</h2>\n<table><tr><th>Gate</th><th>Status</th><th>Actual</th><th>Target</th><th>Sub-checks</th></tr>\n";
+  o << "</table>\n<h2>Failed ops by phase and cause</h2>\n";
+  {
+    bool any = false;
+    for (auto const& s : r.scenarios)
+      for (auto const& e : s.errors) {
+        if (!any) o << "<table><tr><th>phase</th><th>f and cause</th></tr>";
+        any = true;
+        o << "<tr class=\"" << (e.starts_with("ERROR") ? "fail" : "skip") << "\"><td>" << esc(s.scenario_id) << "</td><td>" << esc(e) << "</td></tr>";
+      }
+    o << (any ? "</table>" : "<p>No failed ops in the scenarios.</p>")
+      << "<p class=\"muted\">ERROR: not provoked by the run (counted by gate E); expected: an injected fault, a refusal (4xx) or a restart. "
+         "The soak's errors are gate E's evidence.</p>\n";
+  }
+  o << "<h2>Gate-Matrix</h2>\n<table><tr><th>Gate</th><th>Status</th><th>Actual</th><th>Target</th><th>Sub-checks</th></tr>\n";
   for (auto const& [id, g] : r.gates) {
     o << "<tr class=\"" << css_class(g.st) << "\"><td>" << esc(id) << " — " << esc(g.name) << "</td><td>" << to_string(g.st)
       << (g.critical ? " (critical)" : "") << "</td><td>" << esc(g.figure) << "</td><td>" << esc(g.threshold) << "</td><td>";
@@ -141,15 +155,17 @@ std::string render_html(check_report const& r) {
   }
   o << chart("Latency percentiles over time", "ms", lat, ch.faults) << "\n";
   o << chart("Throughput", "ops/s", thr, ch.faults) << "\n";
-  std::vector<line> mem{{"RSS", "#639", {}}};
-  for (auto const& p : ch.memory) mem[0].pts.emplace_back(p.t_s, p.mb);
-  if (ch.has_trend && !ch.memory.empty()) {
-    line trend{"least-squares trend " + detail::fmt_num(ch.trend_slope_mb_per_min, 3) + " MB/min", "#000", {}, true};
-    for (double t : {ch.memory.front().t_s, ch.memory.back().t_s})
-      trend.pts.emplace_back(t, std::max(0.0, ch.trend_intercept_mb + ch.trend_slope_mb_per_min * t / 60.0));
-    mem.push_back(std::move(trend));
+  // one chart per sampled process: its RSS and its trend over each segment the slope was fitted in
+  for (auto const& m : ch.memory) {
+    std::vector<line> mem{{"RSS", "#639", {}}};
+    for (auto const& p : m.points) mem[0].pts.emplace_back(p.t_s, p.mb);
+    for (std::size_t i = 0; i < m.trend.size(); ++i) {
+      auto const& sg = m.trend[i];
+      mem.push_back({i ? std::string() : "least-squares trend " + detail::fmt_num(m.slope_mb_per_min, 3) + " MB/min", "#000",
+                     {{sg.from_s, std::max(0.0, sg.from_mb)}, {sg.to_s, std::max(0.0, sg.to_mb)}}, true});
+    }
+    o << chart("Memory (" + m.process + " RSS)", "MB", mem, ch.faults) << "\n";
   }
-  o << chart("Memory (backend RSS)", "MB", mem, ch.faults) << "\n";
   if (!ch.faults.empty()) {
     o << "<h3>Fault windows</h3><table><tr><th>fault</th><th>route</th><th>action</th><th>from</th><th>to</th></tr>";
     for (auto const& w : ch.faults)

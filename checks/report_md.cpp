@@ -105,6 +105,16 @@ std::string render_markdown(check_report const& r) {
     }
     o << "| " << ++i << " | " << s.scenario_name << " | " << to_string(s.st) << " | " << md_escape(m) << " |\n";
   }
+  o << "\n### Fehler nach Phase und Ursache\n\n";
+  bool any_error = false;
+  for (auto const& s : r.scenarios)
+    for (auto const& e : s.errors) {
+      if (!any_error) o << "| Phase | Ursache | \n|---|---|\n";
+      any_error = true;
+      o << "| " << s.scenario_id << " | " << md_escape(e) << " |\n";
+    }
+  if (!any_error) o << "Keine fehlgeschlagenen Operationen in den Szenarien.\n";
+  o << "\nERROR: vom Lauf nicht provoziert (zählt für Gate E); expected: injizierter Fault, fachliche Ablehnung (4xx) oder Neustart.\n";
   o << "\n---\n\n## 5️⃣ Hard Gates Evaluation\n\n";
   for (auto const& [id, g] : r.gates) {
     o << "### Gate " << id << " — " << g.name << "\n\n";
@@ -132,6 +142,12 @@ std::string render_markdown(check_report const& r) {
     o << "| P95 Latency | " << num(e->metrics, "p95_ms", 1) << " ms | < 500 ms |\n";
     o << "| Memory Peak | " << num(e->metrics, "memory_peak_mb", 1) << " MB | — |\n";
     o << "| Memory Slope | " << num(e->metrics, "memory_slope_mb_per_min", 3) << " MB/min | < 0.1 |\n";
+    if (auto pp = e->metrics.if_contains("memory_processes"); pp && pp->is_object())
+      for (auto const& [name, m] : pp->get_object())
+        if (m.is_object())
+          o << "| Memory " << std::string(name) << " | " << num(m.get_object(), "slope_mb_per_min", 3) << " MB/min, peak "
+            << num(m.get_object(), "peak_mb", 1) << " MB | < 0.1 MB/min |\n";
+    o << "| Unexplained Errors | " << num(e->metrics, "unexplained_errors", 0) << " | 0 |\n";
     o << "| Runtime | " << num(e->metrics, "runtime_s", 0) << " s | ≥ 1800 s |\n";
   }
   if (b) o << "| Balance Drift (max) | " << num(b->metrics, "max_drift") << " | < 0.01 |\n";
@@ -156,7 +172,8 @@ std::string render_markdown(check_report const& r) {
   o << "### Begründung\n\n";
   for (auto const& v : r.verdict_reasons) o << "- " << v << "\n";
   o << "\n---\n\n## 9️⃣ Empfehlung\n\n> \"" << r.recommendation << "\"\n\n**Empfohlene nächste Schritte:**\n\n";
-  o << "- [" << (r.overall_status == "CONDITIONAL" ? "x" : " ") << "] Weiter live testen (X Tage)\n";
+  o << "- [" << (r.overall_status == "CONDITIONAL" ? "x" : " ") << "] Weiter live testen, bis die offenen Punkte der Begründung behoben sind"
+    << (r.overall_status == "CONDITIONAL" ? " (" + std::to_string(r.verdict_reasons.size()) + ")" : std::string()) << "\n";
   o << "- [" << (go ? "x" : " ") << "] Phase 5a (Event-Store Persistenz) starten\n";
   o << "- [" << (go ? "x" : " ") << "] Architektur unverändert lassen\n";
   o << "- [" << (r.overall_status == "NO-GO" ? "x" : " ") << "] Kritische Fixes vor Weiterentwicklung\n\n";

@@ -1,6 +1,7 @@
 // Scenario results (playbook §4, SPEC §4): PASS / FAIL / SKIP per scenario, from the history's
 // scenario and op records and each scenario's invariants, finished with the gates' figures.
 #include "checks/detail/model.hpp"
+#include "checks/detail/op_cause.hpp"
 
 #include <map>
 #include <set>
@@ -37,7 +38,12 @@ class scenarios final : public scenario_fold {
     std::int64_t start_us = 0, stop_us = 0, first_us = 0, last_us = 0;
     histogram hist;
     std::uint64_t ops = 0, ok = 0, fail = 0, info = 0;
-    std::map<std::string, std::uint64_t> errors;
+    struct cause_tally {
+      std::uint64_t n = 0;
+      std::string first_op;
+    };
+    std::map<std::string, cause_tally> causes;  // failed ops by f and cause (op_cause), at most max_causes
+    std::uint64_t unexplained = 0, expected = 0;
     evidence broken;
   };
   struct approval_tally {
@@ -88,10 +94,15 @@ class scenarios final : public scenario_fold {
     if (h.type == "ok") ++st.ok;
     else if (h.type == "fail") ++st.fail;
     else ++st.info;
-    if (h.type != "ok" && st.errors.size() < 20) {
-      std::string e = std::string(h.f) + " " + (h.status ? std::to_string(h.status) : std::string("no answer")) +
-                      (h.error.empty() ? "" : " " + std::string(h.error));
-      ++st.errors[e];
+    if (h.type != "ok") {
+      auto cause = op_cause(h);
+      bool explained = core::cause_explained(cause);
+      ++(explained ? st.expected : st.unexplained);
+      std::string key = std::string(explained ? "expected: " : "ERROR: ") + std::string(h.f) + " " + cause;
+      constexpr std::size_t max_causes = 20;
+      auto it = st.causes.find(key);
+      if (it == st.causes.end() && st.causes.size() < max_causes) it = st.causes.emplace(key, stats::cause_tally{0, std::string(h.op)}).first;
+      if (it != st.causes.end()) ++it->second.n;
     }
     if (scen == "credit_storm" && h.type == "ok") {
       if ((h.balance_after && *h.balance_after < -1e-9) || (h.balance && *h.balance < -1e-9)) {
@@ -202,7 +213,9 @@ std::vector<scenario_result> scenarios::finish(std::map<std::string, gate_result
     r.duration_s = to > from ? static_cast<double>(to - from) / 1e6 : 0;
     r.throughput = r.duration_s > 0 ? static_cast<double>(st.ops) / r.duration_s : 0;
     r.p95_ms = st.hist.quantile_ms(0.95);
-    for (auto const& [e, n] : st.errors) r.errors.push_back(e + (n > 1 ? " (x" + std::to_string(n) + ")" : ""));
+    for (auto const& [e, t] : st.causes) r.errors.push_back(e + " x" + std::to_string(t.n) + " (first: " + t.first_op + ")");
+    r.metrics["unexplained_errors"] = st.unexplained;
+    r.metrics["expected_failures"] = st.expected;
     r.metrics["ops"] = st.ops;
     r.metrics["ok"] = st.ok;
     r.metrics["fail"] = st.fail;

@@ -1,6 +1,7 @@
 #include "load/detail/driver.hpp"
 #include "load/detail/plan.hpp"
 
+#include "core/causes.hpp"
 #include "core/hash.hpp"
 #include "core/jsonl.hpp"
 #include "core/subprocess.hpp"
@@ -200,18 +201,35 @@ http_request driver::build_request(planned_op const& op, json::object const& val
   return req;
 }
 
-void driver::note_latency(std::uint64_t us, std::string const& type) {
+void driver::note_latency(std::uint64_t us, std::string const& type, std::string const& cause) {
   scenario_hist_->record(us);
   slice_hist_->record(us);
   ++attempts_;
   if (type == "ok") {
     ++sc_ok_;
     ++sl_ok_;
-  } else {
-    ++errors_;
-    if (type == "fail") ++sc_fail_, ++sl_fail_;
-    else ++sc_info_, ++sl_info_;
+    return;
   }
+  if (type == "fail") ++sc_fail_, ++sl_fail_;
+  else ++sc_info_, ++sl_info_;
+  if (core::cause_explained(cause)) {
+    ++phase_expected_, ++run_expected_;
+    return;
+  }
+  ++phase_errors_, ++run_errors_;
+  constexpr std::size_t max_causes = 16;  // the progress line names a few; the history has each one
+  if (phase_error_causes_.size() < max_causes || phase_error_causes_.count(cause)) ++phase_error_causes_[cause];
+  else ++phase_error_causes_["other"];
+}
+
+std::string driver::cause_of(http_result const& r) const {
+  if (!r.fault.empty()) return "fault " + r.fault;
+  if (r.status >= 400 && r.status < 500 && r.status != 408) return "rejected " + std::to_string(r.status);
+  if (r.error == "interrupted" || stopping_) return "interrupted";
+  if (restarting_) return "restart";
+  std::string c = r.status ? "status " + std::to_string(r.status) : r.error.empty() ? std::string("no answer") : r.error;
+  for (std::size_t i = 0; i < active_faults_.size(); ++i) c += (i ? "," : " under fault ") + active_faults_[i];
+  return c;
 }
 
 asio::awaitable<op_result> driver::attempt(planned_op const& op, json::object const& value, http_request& req,
@@ -232,6 +250,7 @@ asio::awaitable<op_result> driver::attempt(planned_op const& op, json::object co
   op_result out;
   out.type = classify(res);
   out.status = res.status;
+  std::string cause = out.type == "ok" ? std::string() : cause_of(res);
   std::string error;
   bool enriched = false;
   json::object v;
@@ -287,11 +306,12 @@ asio::awaitable<op_result> driver::attempt(planned_op const& op, json::object co
     if (res.status != 0) done.num("status", res.status);
     done.num("latency_us", latency).raw("value", enriched ? json::serialize(v) : value_text);
     if (!error.empty()) done.str("error", error);
+    if (!cause.empty()) done.str("cause", cause);
     if (n > 1) done.num("attempt", n);
     if (res.replayed) done.raw("replayed", "true");
     history_.write_line(done.done());
   }
-  note_latency(static_cast<std::uint64_t>(latency), out.type);
+  note_latency(static_cast<std::uint64_t>(latency), out.type, cause);
   co_return out;
 }
 
@@ -414,6 +434,8 @@ asio::awaitable<void> driver::run_scenario(scenario_plan const& plan) {
   vars_.clear();
   scenario_hist_->reset();
   sc_ok_ = sc_fail_ = sc_info_ = 0;
+  phase_errors_ = phase_expected_ = 0;
+  phase_error_causes_.clear();
   scenario_start_us_ = core::mono_us();
   planned_ops_ = plan.op_count();
   scenario_ops_done_ = 0;
@@ -500,7 +522,9 @@ asio::awaitable<void> driver::tick() {
     v.ops_planned = soak_end_us_ > 0 ? 0 : planned_ops_;
     v.rps = rps;
     v.p95_us = slice_hist_->count() ? slice_hist_->percentile(0.95) : scenario_hist_->percentile(0.95);
-    v.errors = errors_;
+    v.errors = phase_errors_;
+    v.expected = phase_expected_;
+    v.error_causes = phase_error_causes_;
     v.faults = active_faults_;
     auto line = progress_line(v);
     if (tty_) {
@@ -513,40 +537,50 @@ asio::awaitable<void> driver::tick() {
   }
 }
 
+namespace {
+// A process's resident set from /proc/PID/statm, in bytes; nothing when it is gone or a zombie.
+std::optional<std::int64_t> rss_of(int pid) {
+  if (pid <= 0) return std::nullopt;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/statm");
+  long long size = 0, resident = 0;
+  if (!(in >> size >> resident) || resident <= 0) return std::nullopt;
+  static long const page = ::sysconf(_SC_PAGESIZE);
+  return static_cast<std::int64_t>(resident) * page;
+}
+}  // namespace
+
 asio::awaitable<void> driver::sample_memory() {
-  bool proc = opt_.backend_pid > 0 || !opt_.backend_pid_file.empty();
-  bool metrics = !proc && !profile_.fields.rss_bytes.empty() && profile_.has("metrics");
-  if (!proc && !metrics) co_return;
+  // Each watched process, the load itself, and the backend through the metrics op when no backend
+  // process is watched: one `sample` record per process and interval.
+  bool backend_watched = std::any_of(opt_.watch.begin(), opt_.watch.end(), [](auto const& w) { return w.name == "backend"; });
+  bool metrics = !backend_watched && !profile_.fields.rss_bytes.empty() && profile_.has("metrics");
   auto client = make_client(co_await asio::this_coro::executor);
-  long page = ::sysconf(_SC_PAGESIZE);
+  auto write = [this](std::string const& process, int pid, std::int64_t rss, char const* source) {
+    ++samples_;
+    json::object value{{"process", process}, {"rss_bytes", rss}, {"source", source}};
+    if (pid > 0) value["pid"] = pid;
+    record({{"type", "sample"}, {"f", "memory"}, {"ts", core::now_rfc3339()}, {"scenario", scenario_}, {"value", std::move(value)}});
+  };
   while (!done_) {
-    std::optional<double> rss;
-    if (proc) {
-      int pid = opt_.backend_pid;
-      if (!opt_.backend_pid_file.empty()) std::ifstream(opt_.backend_pid_file) >> pid;  // mid-restart: no sample
-      std::ifstream in("/proc/" + std::to_string(pid) + "/statm");
-      long long size = 0, resident = 0;
-      if (pid > 0 && in >> size >> resident) rss = static_cast<double>(resident) * static_cast<double>(page);
-    } else {
+    for (auto const& w : opt_.watch) {
+      int pid = w.pid;
+      if (!w.pid_file.empty() && !(std::ifstream(w.pid_file) >> pid)) pid = 0;  // mid-restart: no sample
+      if (auto rss = rss_of(pid)) write(w.name, pid, *rss, "proc");
+    }
+    if (auto rss = rss_of(static_cast<int>(::getpid()))) write("load", static_cast<int>(::getpid()), *rss, "proc");
+    if (metrics) {
       http_request req;
       req.method = profile_.ops.at("metrics").method;
       req.target = net::join_target(base_, profile_.ops.at("metrics").path);
-      req.headers.emplace_back("X-Stormgate-Op", opt_.part.prefix() + "sample-" + pad6(samples_));
+      req.headers.emplace_back("X-Stormgate-Op", opt_.part.prefix() + "sample-" + pad6(metrics_samples_++));
       if (!profile_.auth_header.empty()) req.headers.emplace_back(profile_.auth_header, auth_);
       auto res = co_await client->call(req);
-      if (res.status == 200) {
+      if (res.status == 200 && !done_) {
         std::string err;
         if (auto v = core::parse_json(res.body, err))
-          if (auto const* x = core::find_path(*v, profile_.fields.rss_bytes)) rss = core::as_number(*x);
+          if (auto const* x = core::find_path(*v, profile_.fields.rss_bytes))
+            if (auto rss = core::as_number(*x)) write("backend", 0, static_cast<std::int64_t>(*rss), "metrics");
       }
-    }
-    if (rss && !done_) {
-      ++samples_;
-      record({{"type", "sample"},
-              {"f", "memory"},
-              {"ts", core::now_rfc3339()},
-              {"scenario", scenario_},
-              {"value", {{"rss_bytes", static_cast<std::int64_t>(*rss)}, {"source", proc ? "proc" : "metrics"}}}});
     }
     if (done_) break;
     sample_timer_.expires_after(std::chrono::milliseconds(opt_.sample_interval_ms));
@@ -558,6 +592,7 @@ asio::awaitable<void> driver::restart_backend(planned_op const& op) {
   json::object value{{"command", opt_.restart_command}};
   record({{"type", "invoke"}, {"op", op.op}, {"scenario", scenario_}, {"f", "restart"}, {"process", op.process},
           {"ts", core::now_rfc3339()}, {"value", value}});
+  restarting_ = true;
   auto start = core::mono_us();
   auto ex = co_await asio::this_coro::executor;
   // Not std::system(): it ignores SIGINT in the caller while the command runs, so a Ctrl-C then
@@ -607,6 +642,7 @@ asio::awaitable<void> driver::restart_backend(planned_op const& op) {
   } else {
     healthy = true;
   }
+  restarting_ = false;
   auto latency = core::mono_us() - start;
   value["wait_ms"] = latency / 1000;
   if (!healthy && type == "ok") {
@@ -671,8 +707,11 @@ asio::awaitable<void> driver::main(std::vector<std::string> scenarios, bool soak
   history_.flush();
   if (tty_ && !opt_.quiet) std::fprintf(stderr, "\n");
   if (!opt_.quiet)
-    std::fprintf(stderr, "stormgate load: %llu ops, %llu errors in %.1f s%s; history %s\n",
-                 static_cast<unsigned long long>(logical_ops_), static_cast<unsigned long long>(errors_),
+    std::fprintf(stderr,
+                 "stormgate load: %llu ops, %llu errors, %llu expected failures (injected faults, refusals, "
+                 "restarts) in %.1f s%s; history %s\n",
+                 static_cast<unsigned long long>(logical_ops_), static_cast<unsigned long long>(run_errors_),
+                 static_cast<unsigned long long>(run_expected_),
                  since_start_s(now), interrupted_ ? " (interrupted)" : "", history_.path().c_str());
   for (auto* c : clients_) c->close();
 }

@@ -149,6 +149,7 @@ asio::awaitable<http_result> http_client::call(http_request const& req) {
     out.body = std::move(res.body());
     auto rp = res.find("Idempotent-Replayed");
     out.replayed = rp != res.end() && beast::iequals(rp->value(), "true");
+    if (auto f = res.find("X-Stormgate-Fault"); f != res.end()) out.fault = std::string(f->value());
     if (!res.keep_alive()) {
       s.connected = false;
       beast::error_code ignore;

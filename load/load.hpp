@@ -37,9 +37,17 @@ struct options {
   double rate = 0;           // > 0: open loop at R requests/s (soak)
   std::uint64_t seed = 42;
   std::string history;
-  int backend_pid = 0;
-  std::string backend_pid_file;  // read again at every sample: a restarted backend is followed
-  int sample_interval_ms = 5000;  // memory samples
+  // Memory samples (gate E): the RSS of each watched process, and of the load itself ("load"), every
+  // sample_interval_ms. A process given by a PID file is followed across restarts (the file is read
+  // at every sample). Without a watched "backend", the backend's RSS comes from the profile's
+  // metrics op, where it has one.
+  struct watched_process {
+    std::string name;      // "backend", "proxy", "karma", …
+    int pid = 0;
+    std::string pid_file;  // read again at every sample
+  };
+  std::vector<watched_process> watch;
+  int sample_interval_ms = 5000;
   std::string restart_command;  // overrides the profile's [restart] command
   shard part;
   bool quiet = false;

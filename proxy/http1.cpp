@@ -182,7 +182,7 @@ void write_client_head(std::string& out, http_message const& res, int version, b
 }
 
 void write_proxy_answer(std::string& head, std::string& body, unsigned status, std::string_view detail, int version,
-                        bool keep_alive) {
+                        bool keep_alive, std::string_view fault_rule) {
   body.assign("{\"detail\":");
   core::append_json_string(body, detail);
   body += '}';
@@ -191,6 +191,11 @@ void write_proxy_answer(std::string& head, std::string& body, unsigned status, s
   head.append("Content-Type: application/json\r\nServer: stormgate\r\nContent-Length: ");
   append_number(head, body.size());
   head.append("\r\n", 2);
+  if (!fault_rule.empty()) {
+    head.append("X-Stormgate-Fault: ");
+    head.append(fault_rule);
+    head.append("\r\n", 2);
+  }
   append_connection(head, version, keep_alive);
   head.append("\r\n", 2);
 }

@@ -327,7 +327,8 @@ class session : public std::enable_shared_from_this<session>, public closable {
     switch (eff_.before) {
       case faults::answer::upstream: return do_attempt();
       case faults::answer::status:
-        return respond_proxy(eff_.before_status, "stormgate: blackout (fault " + eff_.abort_rule + ")", "fault_abort");
+        return respond_proxy(eff_.before_status, "stormgate: blackout (fault " + eff_.abort_rule + ")", "fault_abort",
+                             eff_.abort_rule);
       case faults::answer::reset: return reset_client("fault_abort");
       case faults::answer::hang:
         fault_timer_.expires_after(srv_.cfg.hang_timeout);
@@ -504,7 +505,7 @@ class session : public std::enable_shared_from_this<session>, public closable {
     if (eff_.after != faults::answer::upstream) {
       if (eff_.after == faults::answer::reset) return reset_client("fault_abort");
       return respond_proxy(eff_.after_status, "stormgate: response dropped (fault " + eff_.abort_rule + ")",
-                           "fault_abort");
+                           "fault_abort", eff_.abort_rule);
     }
     resp_from_upstream_ = true;
     bool keep = client_keep_alive_ && !w_.stopping;
@@ -515,9 +516,9 @@ class session : public std::enable_shared_from_this<session>, public closable {
     send_to_client(res_.body, "ok", keep);
   }
 
-  void respond_proxy(unsigned status, std::string const& detail, char const* outcome) {
+  void respond_proxy(unsigned status, std::string const& detail, char const* outcome, std::string_view fault_rule = {}) {
     bool keep = client_keep_alive_ && !w_.stopping;
-    write_proxy_answer(client_head_, own_body_, status, detail, client_version_, keep);
+    write_proxy_answer(client_head_, own_body_, status, detail, client_version_, keep, fault_rule);
     rec_.resp_status = status;
     rec_.resp_content_type = "application/json";
     rec_.resp_replayed = {};

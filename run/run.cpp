@@ -9,6 +9,7 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -107,10 +108,12 @@ int run(run_options const& o) {
   fleet f;
   f.out = fs::absolute(o.out_dir);
   fs::create_directories(f.out);
+  char const* traffic_name = "traffic.jsonl";
+  char const* history_name = "history.jsonl";
   // A fresh run: the previous run's logs in this folder would be read as part of this one.
   for (auto const& e : fs::directory_iterator(f.out)) {
     auto n = e.path().filename().string();
-    if (n.rfind("traffic", 0) == 0 || n == "history.jsonl" || n == "credits.jsonl" || n == "backend.pid")
+    if (n.rfind("traffic", 0) == 0 || n.rfind("history.jsonl", 0) == 0 || n == "credits.jsonl" || n == "backend.pid")
       fs::remove(e.path());
   }
   auto path = [&f](char const* name) { return (f.out / name).string(); };
@@ -122,6 +125,7 @@ int run(run_options const& o) {
   sigaction(SIGTERM, &sa, nullptr);
 
   std::string credits_url, admin_url, restart_command = o.restart_command;
+  std::vector<std::string> watch;  // the load samples these processes' memory (gate E)
   if (reference) {
     say(o.quiet, "starting the KARMA stub, the proxy and the reference backend in " + f.out.string());
     auto& karma = f.start("karma", {"karma", "--listen", "127.0.0.1:0", "--seed", std::to_string(o.seed)});
@@ -130,10 +134,12 @@ int run(run_options const& o) {
     std::string backend_url = "http://127.0.0.1:" + std::to_string(backend_port);
     auto& proxy = f.start("proxy", {"proxy", "--route", "credits=127.0.0.1:0->" + backend_url, "--route",
                                     "karma=127.0.0.1:0->" + karma_url, "--admin", "127.0.0.1:0", "--traffic-log",
-                                    path("traffic.jsonl"), "--seed", std::to_string(o.seed)});
+                                    path(traffic_name), "--seed", std::to_string(o.seed)});
     credits_url = f.listening(proxy, "route:credits", "proxy");
     auto proxy_karma_url = f.listening(proxy, "route:karma", "proxy");
     admin_url = f.listening(proxy, "admin", "proxy");
+    watch = {"--watch-pid", "proxy=" + std::to_string(proxy.pid()), "--watch-pid", "karma=" + std::to_string(karma.pid()),
+             "--watch-pid-file", "backend=" + path("backend.pid")};
     std::vector<std::string> backend_args{"backend", "--listen", "127.0.0.1:" + std::to_string(backend_port),
                                           "--journal", path("credits.jsonl"), "--karma-url", proxy_karma_url};
     if (!o.defect.empty()) backend_args.insert(backend_args.end(), {"--defect", o.defect});
@@ -164,21 +170,24 @@ int run(run_options const& o) {
   } else {
     say(o.quiet, "starting the proxy in front of " + o.base_url);
     auto& proxy = f.start("proxy", {"proxy", "--route", "credits=127.0.0.1:0->" + o.base_url, "--admin",
-                                    "127.0.0.1:0", "--traffic-log", path("traffic.jsonl"), "--seed",
+                                    "127.0.0.1:0", "--traffic-log", path(traffic_name), "--seed",
                                     std::to_string(o.seed)});
     credits_url = f.listening(proxy, "route:credits", "proxy");
     admin_url = f.listening(proxy, "admin", "proxy");
+    watch = {"--watch-pid", "proxy=" + std::to_string(proxy.pid())};
   }
 
   std::vector<std::string> load_args{"load",        "--target",     o.target,
                                      "--base-url",  credits_url,    "--admin-url",
-                                     admin_url,     "--history",    path("history.jsonl"),
+                                     admin_url,     "--history",    path(history_name),
                                      "--seed",      std::to_string(o.seed), "--concurrency",
                                      std::to_string(o.concurrency), "--duration", std::to_string(o.duration_s)};
   if (o.scenario.empty()) load_args.push_back("--full");
   else load_args.insert(load_args.end(), {"--scenario", o.scenario});
   if (o.rate) load_args.insert(load_args.end(), {"--rate", std::to_string(*o.rate)});
   if (!restart_command.empty()) load_args.insert(load_args.end(), {"--restart-command", restart_command});
+  load_args.insert(load_args.end(), watch.begin(), watch.end());
+  load_args.insert(load_args.end(), {"--sample-interval-ms", std::to_string(o.sample_interval_ms)});
   if (o.quiet) load_args.push_back("--quiet");
   say(o.quiet, "load: " + (o.scenario.empty() ? std::string("the six scenarios and the soak") : o.scenario) +
                    " through " + credits_url);
@@ -222,11 +231,12 @@ int run(run_options const& o) {
   std::vector<std::string> traffic;
   for (auto const& e : fs::directory_iterator(f.out)) {
     auto n = e.path().filename().string();
-    if (n.rfind("traffic", 0) == 0 && n.size() > 6 && n.substr(n.size() - 6) == ".jsonl") traffic.push_back(e.path().string());
+    auto ends = [&n](std::string_view x) { return n.size() > x.size() && n.compare(n.size() - x.size(), x.size(), x) == 0; };
+    if (n.rfind("traffic", 0) == 0 && (ends(".jsonl") || ends(".jsonl.zst"))) traffic.push_back(e.path().string());
   }
   std::sort(traffic.begin(), traffic.end());
   for (auto const& t : traffic) check_args.insert(check_args.end(), {"--traffic", t});
-  check_args.insert(check_args.end(), {"--history", path("history.jsonl"), "--target", o.target});
+  check_args.insert(check_args.end(), {"--history", path(history_name), "--target", o.target});
   if (reference) check_args.insert(check_args.end(), {"--journal", path("credits.jsonl")});
   else if (!o.journal.empty()) check_args.insert(check_args.end(), {"--journal", o.journal});
   auto report = [&](std::string const& given, char const* name) { return given.empty() ? path(name) : given; };
@@ -235,11 +245,39 @@ int run(run_options const& o) {
   check_args.insert(check_args.end(), {"--report-json", json, "--report-md", md, "--report-junit", junit,
                                        "--report-html", html});
   if (o.quiet) check_args.push_back("--quiet");
+  auto check_start = std::chrono::steady_clock::now();
   auto& check = f.start("check", check_args, !o.quiet, true);
   int rc = check.wait_exit(std::chrono::hours(1)).value_or(core::exit_internal);
+  double check_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - check_start).count();
   if (!o.quiet) {
-    std::printf("\nreports: %s\n         %s\n         %s\n         %s\nlogs:    %s\n", json.c_str(), md.c_str(),
-                junit.c_str(), html.c_str(), f.out.string().c_str());
+    // the bytes written under --out: the three logs (rotated traffic files included), and everything
+    std::uint64_t traffic_bytes = 0, history_bytes = 0, journal_bytes = 0, all_bytes = 0;
+    std::error_code ec;
+    for (auto const& e : fs::directory_iterator(f.out, ec)) {
+      if (!e.is_regular_file(ec)) continue;
+      auto n = e.path().filename().string();
+      auto size = e.file_size(ec);
+      if (ec) continue;
+      all_bytes += size;
+      if (n.rfind("traffic", 0) == 0 && n.find(".jsonl") != std::string::npos) traffic_bytes += size;
+      else if (n.rfind("history.jsonl", 0) == 0) history_bytes += size;
+      else if (n == "credits.jsonl") journal_bytes += size;
+    }
+    auto human = [](std::uint64_t b) {
+      char buf[32];
+      double x = static_cast<double>(b);
+      char const* unit[] = {"B", "kB", "MB", "GB", "TB"};
+      int u = 0;
+      for (; u < 4 && x >= 1000; ++u) x /= 1000;
+      std::snprintf(buf, sizeof buf, u == 0 || x >= 100 ? "%.0f %s" : "%.1f %s", x, unit[u]);
+      return std::string(buf);
+    };
+    std::string sizes = "traffic " + human(traffic_bytes) + ", history " + human(history_bytes);
+    if (reference) sizes += ", journal " + human(journal_bytes);
+    sizes += "; " + human(all_bytes) + " in all";
+    std::printf("\nreports: %s\n         %s\n         %s\n         %s\nlogs:    %s (%s)\n", json.c_str(), md.c_str(),
+                junit.c_str(), html.c_str(), f.out.string().c_str(), sizes.c_str());
+    std::printf("checked in %.1f s\n", check_s);
     if (interrupted) std::printf("the run was interrupted: the reports cover what ran until then\n");
     std::fflush(stdout);
   }

@@ -23,6 +23,7 @@ struct run_options {
   std::string report_json, report_md, report_junit, report_html;  // default: inside out_dir
   std::string journal;               // an external target's journal file, when readable here
   std::string restart_command;       // an external target's restart command (crash_replay)
+  int sample_interval_ms = 5000;     // memory samples of every process of the run (gate E)
   bool quiet = false;
 };
 

@@ -93,6 +93,7 @@ struct run_marker {  // traffic `run` or history `run`
 
 struct hist_op : reply {
   std::string_view type, op, scenario, f, error;
+  std::string_view cause;  // why it did not end ok (core/causes.hpp); empty for ok and for older histories
   std::int64_t ts_us = 0, latency_us = -1;
   int status = 0;
   int attempt = 1;
@@ -104,6 +105,8 @@ struct hist_sample {
   std::int64_t ts_us = 0;
   opt_num rss_bytes;
   std::string_view scenario;
+  std::string_view process = "backend";  // value.process; a sample without one is the backend's
+  std::int64_t pid = 0;                  // value.pid; 0 = not known (sampled through the metrics op)
 };
 
 struct hist_scenario {

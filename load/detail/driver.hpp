@@ -26,7 +26,9 @@ struct progress_view {
   std::uint64_t ops_done = 0, ops_planned = 0;
   double rps = 0;
   std::uint64_t p95_us = 0;
-  std::uint64_t errors = 0;
+  std::uint64_t errors = 0;    // this phase's unexplained failures (core::cause_explained)
+  std::uint64_t expected = 0;  // this phase's provoked ones: injected faults, refusals, restarts
+  std::map<std::string, std::uint64_t> error_causes;  // the errors by cause
   std::vector<std::string> faults;
 };
 std::string progress_line(progress_view const& v);
@@ -85,7 +87,8 @@ class driver {
   boost::json::object resolve(boost::json::object const& v) const;
   std::string resolve(std::string const& s) const;
   void record(boost::json::object rec);
-  void note_latency(std::uint64_t us, std::string const& type);
+  void note_latency(std::uint64_t us, std::string const& type, std::string const& cause);
+  std::string cause_of(http_result const& r) const;
   void write_stats(std::string const& scope, histogram const& h, std::int64_t from_us, std::int64_t to_us,
                    std::uint64_t ok, std::uint64_t fail, std::uint64_t info);
   void end_slice();
@@ -122,10 +125,15 @@ class driver {
   std::uint64_t sc_ok_ = 0, sc_fail_ = 0, sc_info_ = 0;
   std::uint64_t sl_ok_ = 0, sl_fail_ = 0, sl_info_ = 0;
   std::int64_t scenario_start_us_ = 0, slice_start_us_ = 0;
-  std::uint64_t errors_ = 0, attempts_ = 0, attempts_at_tick_ = 0;
+  std::uint64_t attempts_ = 0, attempts_at_tick_ = 0;
+  // failures by cause: this phase's (reset at each scenario) and the run's
+  std::uint64_t phase_errors_ = 0, phase_expected_ = 0, run_errors_ = 0, run_expected_ = 0;
+  std::map<std::string, std::uint64_t> phase_error_causes_;
+  bool restarting_ = false;  // a restart op is running: what fails meanwhile fails because of it
   std::int64_t last_tick_us_ = 0, last_plain_us_ = 0;
   bool tty_ = false;
   std::uint64_t samples_ = 0;
+  std::uint64_t metrics_samples_ = 0;
 };
 
 }  // namespace stormgate::load

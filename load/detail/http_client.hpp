@@ -25,6 +25,7 @@ struct http_result {
   std::string body;
   std::string error;    // "timeout" | "reset" | "connect" | "eof" | "interrupted" | other, when status == 0
   bool replayed = false;  // Idempotent-Replayed: true
+  std::string fault;      // X-Stormgate-Fault: the proxy's answer for this fault rule (an injected failure)
   bool sent = false;      // the request was (at least partly) written
 };
 

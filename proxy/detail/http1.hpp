@@ -79,8 +79,9 @@ void write_upstream_head(std::string& out, http_message const& req, std::string_
 // saying whether the connection stays open.
 void write_client_head(std::string& out, http_message const& res, int version, bool keep_alive, bool head_request);
 
-// An answer of the proxy's own: {"detail": …} as JSON, Server: stormgate.
+// An answer of the proxy's own: {"detail": …} as JSON, Server: stormgate; a fault's answer also
+// names the fault's rule in X-Stormgate-Fault, so a client can tell an injected failure from a real one.
 void write_proxy_answer(std::string& head, std::string& body, unsigned status, std::string_view detail, int version,
-                        bool keep_alive);
+                        bool keep_alive, std::string_view fault_rule = {});
 
 }  // namespace stormgate::proxy::detail

@@ -74,6 +74,20 @@ TEST_CASE("a shortened run on the reference backend is CONDITIONAL, with all fou
     CHECK(core::get_string(s, "status") == "PASS");
   }
   CHECK(slurp(out + "/report.md").find("CONDITIONAL") != std::string::npos);
+  // the recommendation names what keeps the run from GO (here the shortened soak), in every format
+  auto recommendation = std::string(core::get_string(report, "recommendation").value_or(""));
+  INFO(recommendation);
+  CHECK(recommendation.find("gate E") != std::string::npos);
+  for (auto f : {"/report.md", "/report.html", "/report.xml", "/report.json"}) {
+    INFO(f);
+    CHECK(slurp(out + f).find("X Tage") == std::string::npos);
+  }
+  CHECK(run.stdout_text().find("X Tage") == std::string::npos);
+  // every process of the run was sampled, and nothing failed that the run did not provoke
+  auto procs = core::find_path(report, "gate_results.E.metrics.memory_processes");
+  REQUIRE(procs);
+  for (auto p : {"backend", "proxy", "karma", "load"}) CHECK(core::find(*procs, p));
+  CHECK(core::as_number(*core::find_path(report, "gate_results.E.metrics.unexplained_errors")) == 0.0);
   CHECK(slurp(out + "/report.xml").find("<testsuite") != std::string::npos);
   CHECK(slurp(out + "/report.html").find("<svg") != std::string::npos);
   // the gate matrix is printed

@@ -1,5 +1,6 @@
 // `stormgate load` against the reference backend (`stormgate backend`), the KARMA stub and the proxy,
 // all real processes on 127.0.0.1.
+#include "core/causes.hpp"
 #include "core/time.hpp"
 #include "load/load.hpp"
 #include "tests/load/history_check.hpp"
@@ -122,6 +123,18 @@ TEST_CASE("the six scenarios run through the proxy against the reference backend
   CHECK(retried_ok + retried_fail >= dropped * 9 / 10);
   CHECK(retried_ok > retried_fail);
   CHECK(of(recs, "ok", "balances", "credit_storm").size() == 1);
+  // every failure carries its cause: the dropped answers name the fault (the proxy's X-Stormgate-Fault),
+  // the drained agents' 400s are refusals; nothing here is an unexplained error
+  for (auto const& r : of(recs, "info", "consume", "credit_storm"))
+    if (r.at("status").as_int64() == 504) CHECK(test::str(r, "cause") == "fault retry-injection");
+  for (auto const& r : of(recs, "fail", "consume", "credit_storm")) CHECK(test::str(r, "cause") == "rejected 400");
+  for (auto const& type : {"fail", "info"})
+    for (auto const& r : test::of_type(recs, type)) {
+      INFO(json::serialize(r));
+      REQUIRE(r.contains("cause"));
+      CHECK(core::cause_explained(test::str(r, "cause")));
+    }
+  for (auto const& r : test::of_type(recs, "ok")) CHECK_FALSE(r.contains("cause"));
 
   // approval_race: one decision wins, nine get 409.
   auto wins = of(recs, "ok", "approve", "approval_race").size() + of(recs, "ok", "deny", "approval_race").size();
@@ -173,7 +186,17 @@ TEST_CASE("the same seed gives the same op sequence against the backend", "[load
   CHECK(x == y);
 }
 
-TEST_CASE("the soak samples the backend's memory and SIGINT ends the run with interrupted:true",
+namespace {
+// the `sample` records of one process (value.process)
+std::vector<boost::json::object> samples_of(std::vector<boost::json::object> const& recs, std::string const& process) {
+  std::vector<boost::json::object> out;
+  for (auto const& r : test::of_type(recs, "sample"))
+    if (test::str(r.at("value").as_object(), "process") == process) out.push_back(r);
+  return out;
+}
+}  // namespace
+
+TEST_CASE("the soak samples the backend's and its own memory, and SIGINT ends the run with interrupted:true",
           "[load][integration][soak]") {
   stack s(false);
   auto h = s.dir.file("soak.jsonl");
@@ -182,10 +205,15 @@ TEST_CASE("the soak samples the backend's memory and SIGINT ends the run with in
                  h) == 0);
   auto recs = test::read_history(h);
   REQUIRE(test::well_formed(recs).empty());
-  auto samples = test::of_type(recs, "sample");
+  auto samples = samples_of(recs, "backend");
   REQUIRE_FALSE(samples.empty());
   CHECK(test::str(samples.front().at("value").as_object(), "source") == "proc");
   CHECK(samples.front().at("value").at("rss_bytes").as_int64() > 100000);
+  CHECK(samples.front().at("value").at("pid").as_int64() == s.backend->pid());
+  auto own = samples_of(recs, "load");
+  REQUIRE(own.size() == samples.size());  // the load samples itself at each interval too
+  CHECK(own.front().at("value").at("rss_bytes").as_int64() > 100000);
+  CHECK(own.front().at("value").at("pid").as_int64() != s.backend->pid());
   CHECK(test::of_type(recs, "invoke").size() > 100);
 
   // a PID file is read at every sample: a backend that appears (or is restarted) mid-run is followed
@@ -201,8 +229,9 @@ TEST_CASE("the soak samples the backend's memory and SIGINT ends the run with in
   REQUIRE(late_rc);
   CHECK(*late_rc == 0);
   auto recs3 = test::read_history(h3);
-  auto samples3 = test::of_type(recs3, "sample");
+  auto samples3 = samples_of(recs3, "backend");
   CHECK(samples3.size() >= 3);
+  CHECK(samples_of(recs3, "load").size() > samples3.size());  // its own from the start
   for (auto const& x : samples3) {
     CHECK(test::str(x.at("value").as_object(), "source") == "proc");
     CHECK(core::parse_rfc3339_us(x.at("ts").as_string()) >= written_us);  // none before the file existed
@@ -222,7 +251,7 @@ TEST_CASE("the soak samples the backend's memory and SIGINT ends the run with in
   REQUIRE(test::well_formed(recs2).empty());
   CHECK(recs2.back().at("interrupted").as_bool());
   CHECK(recs2.back().at("elapsed_s").to_number<double>() < 30);
-  auto samples2 = test::of_type(recs2, "sample");
+  auto samples2 = samples_of(recs2, "backend");
   REQUIRE_FALSE(samples2.empty());
   CHECK(test::str(samples2.front().at("value").as_object(), "source") == "metrics");
 }

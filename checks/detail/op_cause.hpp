@@ -1,0 +1,23 @@
+// Why a history op did not end ok: its `cause` as the load wrote it (core/causes.hpp), or, for a
+// history written without causes, the same words derived from its status and error.
+#pragma once
+#include "checks/detail/model.hpp"
+#include "core/causes.hpp"
+
+#include <string>
+#include <string_view>
+
+namespace stormgate::checks::detail {
+
+inline std::string op_cause(hist_op const& h) {
+  if (!h.cause.empty()) return std::string(h.cause);
+  if (auto at = h.error.find("(fault "); h.error.starts_with("stormgate: ") && at != std::string_view::npos) {
+    auto rule = h.error.substr(at + 7);
+    return "fault " + std::string(rule.substr(0, rule.find(')')));
+  }
+  if (h.status >= 400 && h.status < 500 && h.status != 408) return "rejected " + std::to_string(h.status);
+  if (h.status) return "status " + std::to_string(h.status);
+  return h.error.empty() ? std::string("no answer") : std::string(h.error);
+}
+
+}  // namespace stormgate::checks::detail
