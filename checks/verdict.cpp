@@ -9,8 +9,12 @@ namespace detail {
 namespace {
 constexpr char const* recommendation_go =
     "System stabil. Event Sourcing Foundation production-ready. Freigabe für Phase 5a (Postgres Event Store).";
-constexpr char const* recommendation_conditional =
-    "System grundsätzlich stabil, aber Performance/Governance-Optimierung nötig. Weiter testen für X Tage, dann Re-Evaluation.";
+// CONDITIONAL names what keeps the run from GO (the verdict's reasons), instead of a fixed time span.
+std::string recommendation_conditional(std::vector<std::string> const& open) {
+  std::string s = "System grundsätzlich stabil, aber noch nicht freigabereif. Offen: ";
+  for (std::size_t i = 0; i < open.size(); ++i) s += (i ? "; " : "") + open[i];
+  return s + ". Re-Evaluation mit einem vollen Lauf (stormgate run --full --duration 1800), sobald diese Punkte behoben sind.";
+}
 constexpr char const* recommendation_no_go =
     "Kritische Risiken identifiziert. Evolution blockiert bis Fixes implementiert. Phase 5–8 weiterhin gesperrt.";
 }  // namespace
@@ -42,7 +46,7 @@ void decide(check_report& r) {
     r.verdict_reasons = {"all 6 scenarios PASS, all 5 gates PASS, no critical failure, p95 < 500 ms, 30-minute soak without drift"};
   } else {
     r.overall_status = "CONDITIONAL";
-    r.recommendation = recommendation_conditional;
+    r.recommendation = recommendation_conditional(not_go);
     r.verdict_reasons = std::move(not_go);
   }
 }
