@@ -110,7 +110,7 @@ int run(check_flags& f) {
 void add_check_commands(CLI::App& app, int& exit_code) {
   auto f = std::make_shared<check_flags>();
   auto* cmd = app.add_subcommand("check", "Gates A–E, scenario results and the GO / CONDITIONAL / NO-GO verdict from the logs");
-  cmd->add_option("--traffic", f->opts.traffic, "traffic log(s) of the proxy; rotated siblings (x.1.jsonl, …) are read too")
+  cmd->add_option("--traffic", f->opts.traffic, "traffic log(s) of the proxy, plain or zstd; rotated siblings (x.1.jsonl, x.1.jsonl.zst, …) are read too")
       ->required()
       ->expected(1, -1);
   cmd->add_option("--history", f->opts.history, "history file(s) of the load client (several shards are merged)")->expected(1, -1);

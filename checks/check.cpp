@@ -1,6 +1,7 @@
 // run_check: one pass over every input feeds every gate fold and the scenario fold; then the gates
 // finish, the scenarios are judged, the verdict is taken.
 #include "checks/detail/model.hpp"
+#include "core/log_file.hpp"
 #include "core/time.hpp"
 
 #include <algorithm>
@@ -21,16 +22,15 @@ using namespace detail;
 
 namespace {
 
-// "dir/traffic.jsonl" -> itself plus "dir/traffic.1.jsonl", "dir/traffic.2.jsonl", … that exist.
+// "dir/traffic.jsonl" -> itself plus "dir/traffic.1.jsonl", "dir/traffic.2.jsonl", … that exist
+// ("dir/traffic.jsonl.zst": "dir/traffic.1.jsonl.zst", …).
 std::vector<std::string> with_rotations(std::string const& path) {
   std::vector<std::string> out{path};
-  fs::path p(path);
-  auto stem = p.stem().string(), ext = p.extension().string();
   for (int i = 1; i < 10000; ++i) {
-    auto sib = p.parent_path() / (stem + "." + std::to_string(i) + ext);
+    auto sib = core::rotated_path(path, i);
     std::error_code ec;
     if (!fs::exists(sib, ec)) break;
-    out.push_back(sib.string());
+    out.push_back(sib);
   }
   return out;
 }
@@ -176,6 +176,12 @@ core::result<void> read_file(pass_state& ps, parser_pair& parsers, log_kind kind
     cur ^= 1;
   }
   step_ahead();
+  if (!src.error().empty())
+    return core::data_error(path + ":" + std::to_string(src.line_no() + 1), "unreadable after line " +
+                                                                           std::to_string(src.line_no()) + ": " + src.error());
+  if (src.cut())
+    ps.report.notes.push_back(path + ": the zstd stream ends inside a frame (its writer did not close it): read to its "
+                                     "last whole block, after line " + std::to_string(src.line_no()));
   for (auto const& [type, count] : ignored)
     ps.report.notes.push_back(path + ": " + std::to_string(count) + " records of type \"" + type + "\" not read by the checker");
   if (n == 0) return core::data_error(path, "no records: an empty log is not a PASS");

@@ -1,6 +1,7 @@
 #include "core/jsonl.hpp"
 
 #include <boost/json/basic_parser_impl.hpp>
+#include <zstd.h>
 
 #include <fcntl.h>
 #include <signal.h>
@@ -10,6 +11,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -42,6 +44,12 @@ extern "C" void on_sigbus(int, siginfo_t* info, void*) {
 
 std::size_t page_size() { return static_cast<std::size_t>(::sysconf(_SC_PAGESIZE)); }
 
+// A zstd frame starts with 28 B5 2F FD.
+bool zstd_magic(char const* p) {
+  return static_cast<unsigned char>(p[0]) == 0x28 && static_cast<unsigned char>(p[1]) == 0xB5 &&
+         static_cast<unsigned char>(p[2]) == 0x2F && static_cast<unsigned char>(p[3]) == 0xFD;
+}
+
 void catch_sigbus() {
   static bool const caught = [] {
     struct sigaction old {};
@@ -70,6 +78,14 @@ line_reader::line_reader(std::string path, std::size_t window) : path_(std::move
   struct stat st {};
   // /proc and the like say 0 bytes and have more: only a regular file with bytes is mapped
   mapped_ = ::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
+  if (mapped_) {  // a regular file says what it is from its first bytes; anything else on its first read
+    char head[4];
+    sniffed_ = true;
+    if (::pread(fd_, head, sizeof head, 0) == 4 && zstd_magic(head)) {
+      mapped_ = false;
+      start_zstd();
+    }
+  }
   if (!mapped_) buf_.resize(128 << 10);
   else catch_sigbus();
 }
@@ -79,6 +95,7 @@ line_reader::~line_reader() {
   for (auto m : {map_, prev_})
     if (m.data) ::munmap(m.data, m.size);
   if (fd_ >= 0) ::close(fd_);
+  ZSTD_freeDCtx(static_cast<ZSTD_DCtx*>(dctx_));
 }
 
 // Maps the window from the page of the first unread byte on, past what is mapped now; false when
@@ -162,16 +179,91 @@ bool line_reader::fill() {
     begin_ = 0;
   }
   if (end_ == buf_.size()) buf_.resize(buf_.size() * 2);
-  for (;;) {
+  return dctx_ ? inflate() : read_more();
+}
+
+// Reads file bytes into the buffer after its unread ones.
+bool line_reader::read_more() {
+  for (int tries = 0; tries < 1000; ++tries) {  // EINTR, and a pipe's first bytes: a few reads
     auto n = ::read(fd_, buf_.data() + end_, buf_.size() - end_);
     if (n < 0 && errno == EINTR) continue;
+    if (n < 0) error_ = std::strerror(errno);
     if (n <= 0) {
       eof_ = true;
       return false;
     }
     end_ += static_cast<std::size_t>(n);
+    if (!sniffed_) {  // the first bytes of a pipe or of a file that was empty when it was opened
+      if (end_ < 4) continue;
+      sniffed_ = true;
+      if (zstd_magic(buf_.data())) {
+        start_zstd();
+        return inflate();
+      }
+    }
     return true;
   }
+  eof_ = true;
+  return false;
+}
+
+// From now on the file is a zstd stream; what the buffer holds is its first bytes.
+bool line_reader::start_zstd() {
+  sniffed_ = true;
+  dctx_ = ZSTD_createDCtx();
+  if (!dctx_) {
+    error_ = "zstd: cannot allocate a decompression context";
+    eof_ = true;
+    return false;
+  }
+  zin_.assign(buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(end_));
+  zin_.resize(std::max(end_, ZSTD_DStreamInSize()));
+  zin_pos_ = 0;
+  zin_end_ = end_;
+  begin_ = end_ = 0;
+  return true;
+}
+
+// Decompresses into the buffer after its unread bytes; false at the end of the file or on corrupt
+// data (error_).
+bool line_reader::inflate() {
+  auto* d = static_cast<ZSTD_DCtx*>(dctx_);
+  // each call takes compressed bytes or gives decompressed ones, and a read brings new ones: bounded
+  // by the file's size; this bound is only a guard
+  for (std::uint64_t calls = 0; calls < (std::uint64_t(1) << 40); ++calls) {
+    ZSTD_inBuffer in{zin_.data(), zin_end_, zin_pos_};
+    ZSTD_outBuffer out{buf_.data() + end_, buf_.size() - end_, 0};
+    auto r = ZSTD_decompressStream(d, &out, &in);
+    if (ZSTD_isError(r)) {
+      error_ = std::string("zstd: ") + ZSTD_getErrorName(r) + " (compressed bytes " + std::to_string(zin_off_ + zin_pos_) +
+               " to " + std::to_string(zin_off_ + zin_end_) + ")";
+      eof_ = true;
+      return false;
+    }
+    // 0: a frame is whole and all of it given out (a call with nothing to do says what the next
+    // frame's header needs: that is no frame begun)
+    if (in.pos > zin_pos_ || out.pos > 0) frame_open_ = r != 0;
+    zin_pos_ = in.pos;
+    if (out.pos > 0) {
+      end_ += out.pos;
+      return true;
+    }
+    if (zin_pos_ < zin_end_) continue;
+    ssize_t n = ::read(fd_, zin_.data(), zin_.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) error_ = std::strerror(errno);
+    if (n <= 0) {
+      eof_ = true;
+      cut_ = frame_open_;
+      return false;
+    }
+    zin_off_ += zin_end_;
+    zin_pos_ = 0;
+    zin_end_ = static_cast<std::size_t>(n);
+  }
+  error_ = "zstd: the stream makes no progress";
+  eof_ = true;
+  return false;
 }
 
 bool line_reader::next(std::string_view& line) {
@@ -185,7 +277,7 @@ bool line_reader::next(std::string_view& line) {
     } else if (fill()) {
       continue;
     } else {
-      if (begin_ == end_) return false;
+      if (begin_ == end_ || !error_.empty()) return false;  // after corrupt data, no torn line from it
       len = end_ - begin_;
       torn = true;
       start = data() + begin_;
@@ -332,7 +424,104 @@ std::optional<bool> get_bool(json::value const& v, std::string_view key) {
   return p->get_bool();
 }
 
-std::string to_line(json::value const& v) { return json::serialize(v); }
+std::string to_line(json::value const& v) {
+  std::string out;
+  append_json(out, v);
+  return out;
+}
+
+std::string to_json(json::object const& o) {
+  std::string out;
+  append_json(out, o);
+  return out;
+}
+
+void append_json_number(std::string& out, double d) {
+  if (!std::isfinite(d)) {
+    out += "null";
+    return;
+  }
+  char buf[64];
+  constexpr double exact = 9007199254740992.0;  // 2^53: every integer up to it is a double
+  if (d == 0 && std::signbit(d)) {
+    out += "-0.0";  // "-0" would read back as the integer 0
+    return;
+  }
+  if (std::trunc(d) == d && std::fabs(d) <= exact) {
+    out.append(buf, std::to_chars(buf, buf + sizeof buf, static_cast<std::int64_t>(d)).ptr);
+    return;
+  }
+  // the shortest digits that round-trip, as d.ddde±XX: its exponent says which notation
+  auto sci = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::scientific);
+  std::string_view s(buf, static_cast<std::size_t>(sci.ptr - buf));
+  auto e = s.find('e');
+  int exp = 0;
+  std::from_chars(s.data() + e + (s[e + 1] == '+' ? 2 : 1), s.data() + s.size(), exp);
+  if (exp >= -6 && exp <= 20) {  // as JavaScript writes numbers
+    char fixed[64];
+    out.append(fixed, std::to_chars(fixed, fixed + sizeof fixed, d, std::chars_format::fixed).ptr);
+    return;
+  }
+  out.append(s.substr(0, e + 1));  // mantissa and 'e'
+  auto x = s.substr(e + 1);
+  if (x[0] == '+') x.remove_prefix(1);
+  bool neg = x[0] == '-';
+  if (neg) x.remove_prefix(1);
+  while (x.size() > 1 && x[0] == '0') x.remove_prefix(1);  // e-07 -> e-7
+  if (neg) out += '-';
+  out.append(x);
+}
+
+namespace {
+// Values come from Boost.JSON's parser (depth ≤ 32) or from code: deeper than this is written null.
+constexpr int max_depth = 256;
+
+void append_value(std::string& out, json::value const& v, int depth);
+
+void append_object(std::string& out, json::object const& o, int depth) {
+  out += '{';
+  bool first = true;
+  for (auto const& kv : o) {
+    if (!first) out += ',';
+    first = false;
+    append_json_string(out, std::string_view(kv.key().data(), kv.key().size()));
+    out += ':';
+    append_value(out, kv.value(), depth + 1);
+  }
+  out += '}';
+}
+
+void append_array(std::string& out, json::array const& a, int depth) {
+  out += '[';
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (i) out += ',';
+    append_value(out, a[i], depth + 1);
+  }
+  out += ']';
+}
+
+void append_value(std::string& out, json::value const& v, int depth) {
+  char buf[24];
+  if (depth > max_depth) {
+    out += "null";
+    return;
+  }
+  switch (v.kind()) {
+    case json::kind::null: out += "null"; break;
+    case json::kind::bool_: out += v.get_bool() ? "true" : "false"; break;
+    case json::kind::int64: out.append(buf, std::to_chars(buf, buf + sizeof buf, v.get_int64()).ptr); break;
+    case json::kind::uint64: out.append(buf, std::to_chars(buf, buf + sizeof buf, v.get_uint64()).ptr); break;
+    case json::kind::double_: append_json_number(out, v.get_double()); break;
+    case json::kind::string: append_json_string(out, std::string_view(v.get_string().data(), v.get_string().size())); break;
+    case json::kind::array: append_array(out, v.get_array(), depth); break;
+    case json::kind::object: append_object(out, v.get_object(), depth); break;
+  }
+}
+}  // namespace
+
+void append_json(std::string& out, json::value const& v) { append_value(out, v, 0); }
+void append_json(std::string& out, json::object const& o) { append_object(out, o, 0); }
+void append_json(std::string& out, json::array const& a) { append_array(out, a, 0); }
 
 namespace {
 // Length of the well-formed UTF-8 sequence at s[i] (RFC 3629: no overlongs, no surrogates), 0 if none.

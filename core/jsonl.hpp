@@ -14,6 +14,10 @@ namespace stormgate::core {
 // the next is read, so that a reader may keep one line ahead. A regular file is mapped a window at
 // a time (no copy from the page cache); anything else (a pipe, an empty file, /proc) is read into a
 // buffer. A file that grows while it is read is read to its new end.
+// A zstd file (it starts with the zstd magic bytes 28 B5 2F FD, whatever its name) is decompressed
+// into the buffer as it is read, with the same lines. Its stream may end mid-frame (a writer killed
+// before it closed the file: cut()), the lines up to its last whole block are read; a line it cuts is
+// torn. Corrupt data stops the reading: next() returns false and error() says what and where.
 class line_reader {
  public:
   // `window`: the bytes mapped at a time, rounded up to pages (tests make it small)
@@ -28,6 +32,11 @@ class line_reader {
   std::string where() const { return path_ + ":" + std::to_string(line_no_); }
   std::string const& path() const { return path_; }
   bool mapped() const { return mapped_; }
+  bool compressed() const { return dctx_ != nullptr; }
+  // The file ends inside a zstd frame: what its writer had not flushed is lost (known at the end).
+  bool cut() const { return cut_; }
+  // Why the reading stopped before the end of the file ("" when it did not).
+  std::string const& error() const { return error_; }
   // Whether addr lies in a window this reader has mapped (async-signal-safe: for its SIGBUS handler).
   bool maps(void const* addr) const;
 
@@ -52,6 +61,16 @@ class line_reader {
   bool returned_ = false;
   bool eof_ = false, torn_ = false;
   std::uint64_t line_no_ = 0;
+  // zstd: the compressed bytes read and not yet decompressed
+  void* dctx_ = nullptr;  // ZSTD_DCtx
+  std::vector<char> zin_;
+  std::size_t zin_pos_ = 0, zin_end_ = 0;
+  std::uint64_t zin_off_ = 0;  // the file offset of zin_[0]
+  bool sniffed_ = false, frame_open_ = false, cut_ = false;
+  std::string error_;
+  bool start_zstd();
+  bool inflate();
+  bool read_more();
   char const* data() const { return mapped_ ? map_.data : buf_.data(); }
   bool fill();
   bool remap();
@@ -105,8 +124,19 @@ std::optional<std::int64_t> get_int(boost::json::value const& v, std::string_vie
 std::optional<bool> get_bool(boost::json::value const& v, std::string_view key);
 std::optional<double> as_number(boost::json::value const& v);
 
-// Serialises a JSON value on one line (no trailing newline).
+// Serialises a JSON value on one line (no trailing newline), as append_json writes it.
 std::string to_line(boost::json::value const& v);
+
+// Appends `v` as compact JSON: the one writer of every log line. Numbers: integers as they are;
+// a double that is an integer within ±2^53 as that integer (1800, not 1.8E3); any other double in
+// the fewest digits that read back to the same double (std::to_chars), in fixed notation when its
+// decimal exponent is in [-6, 20] (1.18, 0.0001; as JavaScript does), else as 1.5e300 / 5e-324; -0.0 as -0.0; NaN and
+// infinities, which JSON cannot hold, as null. Strings as append_json_string writes them.
+void append_json(std::string& out, boost::json::value const& v);
+void append_json(std::string& out, boost::json::object const& o);
+void append_json(std::string& out, boost::json::array const& a);
+void append_json_number(std::string& out, double d);
+std::string to_json(boost::json::object const& o);
 
 // Appends `s` as a JSON string literal, escaped; bytes that are not UTF-8 become U+FFFD, so that
 // whatever a peer sent, the line stays JSON that any parser reads.

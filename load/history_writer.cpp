@@ -1,50 +1,48 @@
 #include "load/detail/history_writer.hpp"
 
+#include "core/jsonl.hpp"
 #include "core/time.hpp"
 
-#include <boost/json/serialize.hpp>
-#include <cerrno>
-#include <cstring>
-#include <fcntl.h>
-#include <unistd.h>
+#include <cstdio>
 
 namespace stormgate::load {
 
-namespace {
-constexpr std::size_t flush_at = 256 * 1024;
-}
-
 core::result<history_writer*> history_writer::open(std::string const& path) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return core::usage_error("--history " + path, std::strerror(errno));
-  return new history_writer(fd, path);
+  auto* w = new history_writer();
+  w->path_ = path;
+  if (!w->file_.open(path, core::log_file::mode::truncate)) {
+    auto err = w->file_.error();
+    delete w;
+    return core::usage_error("--history " + path, err);
+  }
+  return w;
 }
 
 history_writer::~history_writer() {
-  flush();
-  if (fd_ >= 0) ::close(fd_);
+  bool opened = file_.is_open();
+  file_.close();
+  if (opened && !file_.error().empty()) std::fprintf(stderr, "stormgate load: history %s: %s\n", path_.c_str(), file_.error().c_str());
 }
 
 void history_writer::write(boost::json::object const& record) {
   // `v` first, as every record in docs/formats.md shows it.
-  buf_ += "{\"v\":1";
+  buf_.assign("{\"v\":1");
   for (auto const& kv : record) {
     if (kv.key() == "v") continue;
     buf_ += ',';
-    buf_ += boost::json::serialize(boost::json::string_view(kv.key()));
+    core::append_json_string(buf_, std::string_view(kv.key().data(), kv.key().size()));
     buf_ += ':';
-    buf_ += boost::json::serialize(kv.value());
+    core::append_json(buf_, kv.value());
   }
   buf_ += "}\n";
+  file_.write(buf_);
   ++records_;
-  if (buf_.size() >= flush_at) flush();
 }
 
 void history_writer::write_line(std::string_view line) {
-  buf_ += line;
-  buf_ += '\n';
+  file_.write(line);
+  file_.write("\n");
   ++records_;
-  if (buf_.size() >= flush_at) flush();
 }
 
 std::string const& history_ts() {
@@ -70,17 +68,6 @@ std::string const& history_ts() {
   return out;
 }
 
-void history_writer::flush() {
-  std::size_t off = 0;
-  while (off < buf_.size() && fd_ >= 0) {
-    ssize_t n = ::write(fd_, buf_.data() + off, buf_.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    off += static_cast<std::size_t>(n);
-  }
-  buf_.clear();
-}
+void history_writer::flush() { file_.flush(); }
 
 }  // namespace stormgate::load

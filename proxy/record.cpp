@@ -4,7 +4,6 @@
 #include "proxy/detail/sha256.hpp"
 
 #include <boost/json/basic_parser_impl.hpp>
-#include <boost/json/serialize.hpp>
 #include <charconv>
 
 namespace stormgate::proxy::detail {
@@ -105,7 +104,7 @@ void format_exchange(std::string& out, exchange_record const& x, std::size_t bod
     req.close();
   }
   if (x.faults.empty()) o.key("faults").append("[]");
-  else o.key("faults").append(json::serialize(x.faults));
+  else core::append_json(o.key("faults"), x.faults);
   o.key("upstream") += '[';
   std::size_t first_body_at = 0, first_body_len = 0;  // upstream[0]'s body as written: resp.body repeats it
   for (std::size_t i = 0; i < x.upstream.size(); ++i) {

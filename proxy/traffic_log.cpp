@@ -1,8 +1,10 @@
 // The traffic log's writer: one thread, whole lines, rotation by size (traffic.jsonl is the
-// newest; rotated files are traffic.1.jsonl, traffic.2.jsonl, … oldest first).
+// newest; rotated files are traffic.1.jsonl, traffic.2.jsonl, … oldest first; traffic.1.jsonl.zst,
+// … for a zstd log).
 #include "proxy/detail/traffic_log.hpp"
 
-#include <boost/json/serialize.hpp>
+#include "core/jsonl.hpp"
+
 #include <filesystem>
 
 namespace stormgate::proxy::detail {
@@ -15,33 +17,21 @@ traffic_log::traffic_log(std::string path, std::uint64_t rotate_bytes, std::size
 
 traffic_log::~traffic_log() { stop(); }
 
-namespace {
-std::pair<std::string, std::string> split_ext(std::string const& path) {
-  auto dot = path.rfind('.');
-  auto slash = path.rfind('/');
-  if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) return {path, ""};
-  return {path.substr(0, dot), path.substr(dot)};
-}
-}  // namespace
-
 bool traffic_log::open(std::string& err) {
   if (path_.empty()) return true;
-  file_ = std::fopen(path_.c_str(), "ab");
-  if (!file_) {
-    err = "cannot open traffic log for appending";
+  if (!file_.open(path_, core::log_file::mode::append)) {
+    err = "cannot open traffic log for appending: " + file_.error();
     return false;
   }
-  std::error_code ec;
-  file_bytes_ = fs::file_size(path_, ec);
-  auto [stem, ext] = split_ext(path_);
-  while (fs::exists(stem + "." + std::to_string(next_index_) + ext)) ++next_index_;
+  for (int i = 0; i < 1000000 && fs::exists(core::rotated_path(path_, next_index_)); ++i) ++next_index_;
+  flushed_ = std::chrono::steady_clock::now();
   writer_ = std::thread([this] { run(); });
   return true;
 }
 
 void traffic_log::push(json::object const& record) {
   if (path_.empty()) return;  // no log: nothing to serialise
-  auto line = json::serialize(record);
+  auto line = core::to_json(record);
   push(line);
 }
 
@@ -79,10 +69,21 @@ void traffic_log::stop() {
   if (writer_.joinable()) writer_.join();
   std::lock_guard lk(mu_);
   stopped_ = true;
-  if (file_) {
-    std::fflush(file_);
-    std::fclose(file_);
-    file_ = nullptr;
+  file_.close();
+  if (!file_.error().empty() && !write_error_told_)
+    std::fprintf(stderr, "stormgate proxy: traffic log %s: %s\n", path_.c_str(), file_.error().c_str());
+}
+
+// A plain file is flushed after every batch; a zstd stream once a second (each flush ends a block,
+// and small blocks compress worse), so that a reader or a killed proxy loses at most about a second.
+void traffic_log::flush_file() {
+  auto t = std::chrono::steady_clock::now();
+  if (file_.compressed() && t - flushed_ < std::chrono::seconds(1)) return;
+  file_.flush();
+  flushed_ = t;
+  if (!file_.error().empty() && !write_error_told_) {
+    write_error_told_ = true;
+    std::fprintf(stderr, "stormgate proxy: traffic log %s: %s\n", path_.c_str(), file_.error().c_str());
   }
 }
 
@@ -99,7 +100,7 @@ void traffic_log::run() {
     if (stop) break;
     for (auto const& line : batch) write_line(line);
     written_.fetch_add(batch.size(), std::memory_order_relaxed);
-    std::fflush(file_);
+    if (!batch.empty() || file_.compressed()) flush_file();
     {  // the written lines' buffers go back to the sessions, so that a record costs no allocation
       std::lock_guard lk(mu_);
       for (auto& line : batch) {
@@ -112,21 +113,27 @@ void traffic_log::run() {
   }
 }
 
+// A plain file rotates before the line that would take it past rotate_bytes; a zstd file, whose
+// size is known only as its blocks are written, once it has reached rotate_bytes.
 void traffic_log::write_line(std::string const& line) {
-  if (rotate_bytes_ > 0 && file_bytes_ > 0 && file_bytes_ + line.size() + 1 > rotate_bytes_) rotate();
-  std::fwrite(line.data(), 1, line.size(), file_);
-  std::fputc('\n', file_);
-  file_bytes_ += line.size() + 1;
+  auto size = file_.file_bytes();
+  if (rotate_bytes_ > 0 && size > 0 &&
+      (file_.compressed() ? size >= rotate_bytes_ : size + line.size() + 1 > rotate_bytes_))
+    rotate();
+  file_.write(line);
+  file_.write("\n");
 }
 
 void traffic_log::rotate() {
-  std::fflush(file_);
-  std::fclose(file_);
-  auto [stem, ext] = split_ext(path_);
+  file_.close();
   std::error_code ec;
-  fs::rename(path_, stem + "." + std::to_string(next_index_++) + ext, ec);
-  file_ = std::fopen(path_.c_str(), "ab");
-  file_bytes_ = 0;
+  fs::rename(path_, core::rotated_path(path_, next_index_++), ec);
+  if (!file_.open(path_, core::log_file::mode::append) && !write_error_told_) {
+    write_error_told_ = true;
+    std::fprintf(stderr, "stormgate proxy: traffic log %s: cannot open after rotation: %s\n", path_.c_str(),
+                 file_.error().c_str());
+  }
+  flushed_ = std::chrono::steady_clock::now();
 }
 
 }  // namespace stormgate::proxy::detail

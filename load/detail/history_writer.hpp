@@ -1,7 +1,9 @@
 // The history file (SPEC §3): whole JSONL lines, buffered on the io thread, written in large
-// chunks and flushed at the end and on SIGINT. Only the io thread calls it.
+// chunks (compressed there when the path ends in ".zst"), flushed by the driver once a second, at
+// the end and on SIGINT. Only the io thread calls it.
 #pragma once
 #include "core/error.hpp"
+#include "core/log_file.hpp"
 
 #include <boost/json/object.hpp>
 #include <cstdint>
@@ -24,16 +26,16 @@ class history_writer {
   void write(boost::json::object const& record);
   // Appends one whole record already serialised (starting with {"v":1, ending without the newline).
   void write_line(std::string_view line);
-  // Writes what is buffered to the file.
+  // Writes what is buffered to the file (a zstd stream: ends the block, so the file holds it all).
   void flush();
   std::uint64_t records() const { return records_; }
   std::string const& path() const { return path_; }
 
  private:
-  history_writer(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
-  int fd_ = -1;
+  history_writer() = default;
+  core::log_file file_;
   std::string path_;
-  std::string buf_;
+  std::string buf_;  // the record being built
   std::uint64_t records_ = 0;
 };
 

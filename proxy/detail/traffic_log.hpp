@@ -1,11 +1,15 @@
 // The traffic log: sessions push finished records, each one line already formatted, into a bounded
-// queue; one writer thread writes whole lines, rotates by size and flushes at stop.
+// queue; one writer thread writes whole lines (and compresses them, for a ".zst" path), rotates by
+// size and flushes: a plain file after every batch, a zstd stream once a second, and at stop.
 // Policy for a full queue: the record is dropped and counted (`dropped` in /metrics, /stats and
 // the stop record), and the first drop is reported on stderr — never silently, never blocking.
 #pragma once
+#include "core/log_file.hpp"
+
 #include <boost/json/object.hpp>
 #include <atomic>
 #include <condition_variable>
+#include <chrono>
 #include <cstdio>
 #include <mutex>
 #include <string>
@@ -34,12 +38,14 @@ class traffic_log {
   void run();
   void write_line(std::string const& line);
   void rotate();
+  void flush_file();
 
   std::string path_;
   std::uint64_t rotate_bytes_;
   std::size_t capacity_;
-  std::FILE* file_ = nullptr;
-  std::uint64_t file_bytes_ = 0;
+  core::log_file file_;
+  std::chrono::steady_clock::time_point flushed_{};
+  bool write_error_told_ = false;
   int next_index_ = 1;
   std::mutex mu_;
   std::condition_variable cv_;
