@@ -79,7 +79,6 @@ void apply(projection& p, json::object const& event) {
     h.reason = str_of(payload, "reason");
     h.mission_id = str_of(payload, "mission_id");
     a.history.push_front(std::move(h));
-    if (a.history.size() > history_cap) a.history.pop_back();
     return;
   }
 

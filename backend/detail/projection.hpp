@@ -6,6 +6,7 @@
 #include <deque>
 #include <map>
 #include <string>
+#include <vector>
 #include <string_view>
 
 namespace stormgate::backend::detail {
@@ -34,13 +35,44 @@ struct history_entry {
   std::string mission_id;  // "" = null
 };
 
+// An agent's newest history_cap entries, newest first. All slots, with room in their strings for an
+// event id and a time stamp, are allocated at the first entry: a busy agent's memory is flat from
+// then on, instead of growing for its first 1000 writes (which a short soak would read as a leak).
+class history_ring {
+ public:
+  void push_front(history_entry e) {
+    if (slots_.empty()) {
+      slots_.resize(history_cap);
+      for (auto& s : slots_) s.event_id.reserve(40), s.timestamp.reserve(40);
+    }
+    head_ = head_ == 0 ? slots_.size() - 1 : head_ - 1;
+    auto& s = slots_[head_];
+    // assigned, not moved: the slot's strings keep their buffers
+    s.event_id.assign(e.event_id);
+    s.timestamp.assign(e.timestamp);
+    s.amount = e.amount;
+    s.balance_after = e.balance_after;
+    s.reason.assign(e.reason);
+    s.mission_id.assign(e.mission_id);
+    if (size_ < slots_.size()) ++size_;
+  }
+  std::size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  history_entry const& operator[](std::size_t i) const { return slots_[(head_ + i) % slots_.size()]; }
+  history_entry const& front() const { return (*this)[0]; }
+
+ private:
+  std::vector<history_entry> slots_;
+  std::size_t head_ = 0, size_ = 0;
+};
+
 struct agent_state {
   double balance = 0;
   double consumed_sum = 0;  // for the running mean of earlier consumes (anomaly flag)
   std::uint64_t consumed_count = 0;
   double synergy_total = 0;
   std::uint64_t entries = 0;         // ledger entries ever applied
-  std::deque<history_entry> history;  // newest first, at most history_cap
+  history_ring history;  // newest first, at most history_cap
 };
 
 struct approval_state {

@@ -115,6 +115,8 @@ TEST_CASE("history keeps the newest 1000 entries per agent", "[backend][projecti
   auto const& a = p.agents.at("a");
   CHECK(a.history.size() == history_cap);
   CHECK(a.history.front().event_id == "e1004");
+  CHECK(a.history[history_cap - 1].event_id == "e5");  // the oldest kept
+  CHECK(a.history[1].balance_after == 1004.0);
   CHECK(a.entries == 1005);
 }
 
