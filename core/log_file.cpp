@@ -3,6 +3,7 @@
 #include <zstd.h>
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -38,6 +39,33 @@ std::string rotated_path(std::string const& path, int n) {
   if (ext > 0 && zst_path(name)) ext += ext_len(name.substr(0, name.size() - ext));  // ".jsonl.zst"
   auto stem_end = path.size() - ext;
   return path.substr(0, stem_end) + "." + std::to_string(n) + path.substr(stem_end);
+}
+
+bool zst_whole_frames(std::string const& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return true;
+  struct stat st {};
+  bool whole = true;
+  if (::fstat(fd, &st) == 0 && st.st_size > 0) {
+    auto size = static_cast<std::size_t>(st.st_size);
+    void* m = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (m == MAP_FAILED) {
+      whole = false;
+    } else {
+      // frame by frame, from block header to block header: only the headers' pages are read
+      auto const* p = static_cast<char const*>(m);
+      std::size_t off = 0;
+      for (std::size_t frames = 0; off < size && frames < size; ++frames) {
+        auto n = ZSTD_findFrameCompressedSize(p + off, size - off);
+        if (ZSTD_isError(n) || n == 0) break;
+        off += n;
+      }
+      whole = off == size;
+      ::munmap(m, size);
+    }
+  }
+  ::close(fd);
+  return whole;
 }
 
 int zstd_level() {

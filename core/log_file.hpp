@@ -14,6 +14,10 @@ bool zst_path(std::string_view path);
 // "dir/traffic.jsonl.zst" -> "dir/traffic.3.jsonl.zst" (the number goes before the extensions).
 std::string rotated_path(std::string const& path, int n);
 
+// Whether a zstd file holds whole frames only (true also when it is missing or empty): false when
+// its writer was killed before it ended the last one, and a frame appended to it would not be read.
+bool zst_whole_frames(std::string const& path);
+
 // The zstd level of compressed logs: STORMGATE_ZSTD_LEVEL (1 to 19) when set, else 1.
 int zstd_level();
 

@@ -19,11 +19,24 @@ traffic_log::~traffic_log() { stop(); }
 
 bool traffic_log::open(std::string& err) {
   if (path_.empty()) return true;
+  for (int i = 0; i < 1000000 && fs::exists(core::rotated_path(path_, next_index_)); ++i) ++next_index_;
+  // a zstd log whose last frame was never ended (a killed proxy): frames appended to it could not be
+  // read, so it becomes the newest rotated file, read to its last whole block
+  if (core::zst_path(path_) && !core::zst_whole_frames(path_)) {
+    std::error_code ec;
+    fs::rename(path_, core::rotated_path(path_, next_index_), ec);
+    if (ec) {
+      err = "traffic log ends inside a zstd frame and cannot be moved aside: " + ec.message();
+      return false;
+    }
+    std::fprintf(stderr, "stormgate proxy: %s ends inside a zstd frame (its writer was stopped before it closed it): "
+                         "moved to %s, a new log starts\n", path_.c_str(), core::rotated_path(path_, next_index_).c_str());
+    ++next_index_;
+  }
   if (!file_.open(path_, core::log_file::mode::append)) {
     err = "cannot open traffic log for appending: " + file_.error();
     return false;
   }
-  for (int i = 0; i < 1000000 && fs::exists(core::rotated_path(path_, next_index_)); ++i) ++next_index_;
   flushed_ = std::chrono::steady_clock::now();
   writer_ = std::thread([this] { run(); });
   return true;

@@ -89,3 +89,53 @@ TEST_CASE("traffic log: a .zst log is a zstd stream, rotated files keep the exte
   }
   CHECK(n == records);
 }
+
+TEST_CASE("traffic log: a .zst log left inside a frame by a killed proxy is moved aside, not appended to", "[proxy][log][zstd]") {
+  test::temp_dir dir;
+  auto path = dir.file("traffic.jsonl.zst");
+  std::string flushed;
+  {
+    core::log_file f;
+    REQUIRE(f.open(path, core::log_file::mode::truncate));
+    f.write("{\"v\":1,\"kind\":\"control\",\"n\":0}\n");
+    f.flush();
+    std::ifstream in(path, std::ios::binary);
+    flushed.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << flushed;  // as the killed writer left it
+  CHECK_FALSE(core::zst_whole_frames(path));
+  {
+    proxy::detail::traffic_log log(path, 0, 1024);
+    std::string err;
+    REQUIRE(log.open(err));
+    log.push(json::object{{"v", 1}, {"kind", "control"}, {"n", 1}});
+    log.stop();
+  }
+  CHECK(core::zst_whole_frames(path));
+  auto old = dir.file("traffic.1.jsonl.zst");
+  REQUIRE(std::filesystem::exists(old));
+  int n = 0;
+  for (auto const& f : {old, path}) {
+    core::line_reader in(f);
+    std::string_view line;
+    for (int guard = 0; guard < 10 && in.next(line); ++guard) CHECK(json::parse(json::string_view(line.data(), line.size())).at("n") == n++);
+    CHECK(in.error().empty());
+    CHECK(in.cut() == (f == old));
+  }
+  CHECK(n == 2);
+  // a whole log is appended to: a second frame after the first
+  {
+    proxy::detail::traffic_log log(path, 0, 1024);
+    std::string err;
+    REQUIRE(log.open(err));
+    log.push(json::object{{"v", 1}, {"kind", "control"}, {"n", 2}});
+    log.stop();
+  }
+  CHECK_FALSE(std::filesystem::exists(dir.file("traffic.2.jsonl.zst")));
+  core::line_reader in(path);
+  std::string_view line;
+  int lines = 0;
+  for (; lines < 10 && in.next(line);) ++lines;
+  CHECK(lines == 2);
+  CHECK(in.error().empty());
+}
