@@ -83,23 +83,7 @@ class line_builder {
     s_ += k;
     s_ += "\":";
   }
-  void quote(std::string_view v) {
-    s_ += '"';
-    for (char c : v) {
-      auto u = static_cast<unsigned char>(c);
-      if (c == '"' || c == '\\') {
-        s_ += '\\';
-        s_ += c;
-      } else if (u < 0x20) {
-        char buf[8];
-        std::snprintf(buf, sizeof buf, "\\u%04x", u);
-        s_ += buf;
-      } else {
-        s_ += c;
-      }
-    }
-    s_ += '"';
-  }
+  void quote(std::string_view v) { core::append_json_string(s_, v); }  // escaped, invalid UTF-8 repaired
   std::string s_;
 };
 
@@ -188,7 +172,7 @@ http_request driver::build_request(planned_op const& op, json::object const& val
       if (op.params.count("id") && key == "approval_id") continue;
       body[field_name(profile_, key)] = kv.value();
     }
-    req.body = json::serialize(body);
+    req.body = core::to_json(body);
   }
   req.headers.reserve(7);
   req.headers.emplace_back("X-Stormgate-Op", op.op);
@@ -234,7 +218,7 @@ std::string driver::cause_of(http_result const& r) const {
 
 asio::awaitable<op_result> driver::attempt(planned_op const& op, json::object const& value, http_request& req,
                                            int n, http_client& client, std::int64_t start_us) {
-  std::string value_text = json::serialize(value);
+  std::string value_text = core::to_json(value);
   {
     line_builder inv;
     inv.str("type", "invoke").str("op", op.op).str("scenario", scenario_).str("f", op.f).num("process", op.process);
@@ -304,7 +288,7 @@ asio::awaitable<op_result> driver::attempt(planned_op const& op, json::object co
     done.str("type", out.type).str("op", op.op).str("scenario", scenario_).str("f", op.f).num("process", op.process);
     done.str("ts", history_ts());
     if (res.status != 0) done.num("status", res.status);
-    done.num("latency_us", latency).raw("value", enriched ? json::serialize(v) : value_text);
+    done.num("latency_us", latency).raw("value", enriched ? core::to_json(v) : value_text);
     if (!error.empty()) done.str("error", error);
     if (!cause.empty()) done.str("cause", cause);
     if (n > 1) done.num("attempt", n);
