@@ -29,6 +29,8 @@ void add_run_commands(CLI::App& app, int& exit_code) {
   cmd->add_option("--sample-interval-ms", o->sample_interval_ms, "memory sample interval (proxy, backend, KARMA stub, load)")
       ->check(CLI::Range(100, 3600000))
       ->capture_default_str();
+  cmd->add_flag("--plain-logs", o->plain_logs, "write traffic.jsonl and history.jsonl as plain JSONL (default: zstd streams, .jsonl.zst)")
+      ->envname("STORMGATE_PLAIN_LOGS");
   cmd->add_flag("--quiet", o->quiet, "no progress, no tables");
   cmd->callback([o, &exit_code] { exit_code = run::run(*o); });
 }

@@ -108,8 +108,9 @@ int run(run_options const& o) {
   fleet f;
   f.out = fs::absolute(o.out_dir);
   fs::create_directories(f.out);
-  char const* traffic_name = "traffic.jsonl";
-  char const* history_name = "history.jsonl";
+  // The proxy's and the load's logs are zstd streams, or plain JSONL with --plain-logs.
+  char const* traffic_name = o.plain_logs ? "traffic.jsonl" : "traffic.jsonl.zst";
+  char const* history_name = o.plain_logs ? "history.jsonl" : "history.jsonl.zst";
   // A fresh run: the previous run's logs in this folder would be read as part of this one.
   for (auto const& e : fs::directory_iterator(f.out)) {
     auto n = e.path().filename().string();

@@ -24,6 +24,7 @@ struct run_options {
   std::string journal;               // an external target's journal file, when readable here
   std::string restart_command;       // an external target's restart command (crash_replay)
   int sample_interval_ms = 5000;     // memory samples of every process of the run (gate E)
+  bool plain_logs = false;           // traffic and history as plain JSONL, not zstd streams
   bool quiet = false;
 };
 

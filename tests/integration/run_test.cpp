@@ -118,9 +118,9 @@ TEST_CASE("Ctrl-C in the middle of a run leaves no process behind and an interru
     // wait until the load is under way: the history has records
     auto deadline = std::chrono::steady_clock::now() + 60s;
     while (std::chrono::steady_clock::now() < deadline &&
-           (!fs::exists(out + "/history.jsonl") || fs::file_size(out + "/history.jsonl") < 2000))
+           (!fs::exists(out + "/history.jsonl.zst") || fs::file_size(out + "/history.jsonl.zst") < 2000))
       std::this_thread::sleep_for(100ms);
-    REQUIRE(fs::exists(out + "/history.jsonl"));
+    REQUIRE(fs::exists(out + "/history.jsonl.zst"));
     CHECK(processes_marked(mark).size() >= 4);  // run, karma, proxy, backend, load
     run.signal(SIGINT);
     auto code = run.wait_exit(60s);
