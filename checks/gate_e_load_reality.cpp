@@ -184,7 +184,10 @@ gate_result gate_e::finish() {
   for (auto const& t : trends) {
     all_samples += t.samples;
     peak = std::max(peak, t.peak_mb);
-    if (!t.has_trend) continue;
+    if (!t.has_trend) {
+      per_process[t.process] = {{"peak_mb", t.peak_mb}, {"samples", t.samples}, {"used", t.used}, {"status", "SKIP"}};
+      continue;
+    }
     // A trend needs enough samples (below 10 a breach is a warning, never a failure) and a long enough
     // span: over a few minutes a process filling its bounded tables grows like a leak. Below
     // `min_trend_span_min` the slope is judged by what it means per op: memory kept per request

@@ -20,7 +20,8 @@ struct run_result {
   boost::json::object memory;  // gate E's memory_processes: per process slope, peak, …
   double slope(std::string const& process) const {
     auto const* p = memory.if_contains(process);
-    return p && p->is_object() ? core::as_number(p->as_object().at("slope_mb_per_min")).value_or(-1) : -1;
+    auto const* s = p && p->is_object() ? p->as_object().if_contains("slope_mb_per_min") : nullptr;
+    return s ? core::as_number(*s).value_or(-1) : -1;
   }
 };
 
