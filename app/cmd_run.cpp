@@ -15,7 +15,9 @@ void add_run_commands(CLI::App& app, int& exit_code) {
   cmd->add_option("--concurrency", o->concurrency, "parallel workers")->envname("LIVE_TEST_CONCURRENCY")->capture_default_str()->check(CLI::Range(1, 100000));
   cmd->add_option("--duration", o->duration_s, "soak duration in seconds")->envname("LIVE_TEST_DURATION")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--seed", o->seed, "seed of the load and of the fault decisions")->envname("LIVE_TEST_SEED")->capture_default_str();
-  cmd->add_option("--rate", o->rate, "open loop: requests per second (latency from the intended send time)");
+  cmd->add_option("--rate", o->rate,
+                  "soak requests per second, open loop (latency from the intended send time); 0 = closed loop. "
+                  "Default: 20 per connection against the reference backend, closed loop against an external one");
   cmd->add_option("--defect", o->defect, "plant a known bug in the reference backend (SPEC 5.3)")
       ->check(CLI::IsMember({"no-idempotency", "lost-update", "negative-balance", "double-approve", "karma-crash",
                              "anomaly-block", "replay-drift", "leak"}));

@@ -9,6 +9,10 @@
 
 namespace stormgate::run {
 
+// The reference backend's soak rate when no --rate is given: 20 requests/s per connection (2 000/s at
+// --concurrency 100, a quarter of what this project's 2-core machine serves flat out).
+inline constexpr double reference_rate_per_connection = 20;
+
 struct run_options {
   std::string target = "reference";  // reference | brain | profile.toml
   std::string base_url;              // an external target; empty = start the reference backend
