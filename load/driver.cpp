@@ -208,10 +208,10 @@ void driver::note_latency(std::uint64_t us, std::string const& type, std::string
 
 std::string driver::cause_of(http_result const& r) const {
   if (!r.fault.empty()) return "fault " + r.fault;
-  if (r.status >= 400 && r.status < 500 && r.status != 408) return "rejected " + std::to_string(r.status);
+  if (core::refused(r.status)) return core::status_cause(r.status);
   if (r.error == "interrupted" || stopping_) return "interrupted";
   if (restarting_) return "restart";
-  std::string c = r.status ? "status " + std::to_string(r.status) : r.error.empty() ? std::string("no answer") : r.error;
+  std::string c = r.status ? core::status_cause(r.status) : r.error.empty() ? std::string("no answer") : r.error;
   for (std::size_t i = 0; i < active_faults_.size(); ++i) c += (i ? "," : " under fault ") + active_faults_[i];
   return c;
 }

@@ -15,8 +15,7 @@ inline std::string op_cause(hist_op const& h) {
     auto rule = h.error.substr(at + 7);
     return "fault " + std::string(rule.substr(0, rule.find(')')));
   }
-  if (h.status >= 400 && h.status < 500 && h.status != 408) return "rejected " + std::to_string(h.status);
-  if (h.status) return "status " + std::to_string(h.status);
+  if (h.status) return core::status_cause(static_cast<unsigned>(h.status));
   return h.error.empty() ? std::string("no answer") : std::string(h.error);
 }
 
