@@ -409,6 +409,44 @@ TEST_CASE("gate E: runtime, p95 and the memory slope", "[checks][gate_e]") {
   }
 }
 
+TEST_CASE("gate E: each process judged on its own; provoked failures are expected, the others errors with evidence",
+          "[checks][gate_e]") {
+  temp_dir dir;
+  std::vector<std::string> h{hist_run("start", 0, 1800)};
+  for (int i = 0; i < 100; ++i) h.push_back(hist("ok", "soak-" + std::to_string(i), "soak", "balance", i * 18000, {}, 200));
+  auto failed = [&](std::string const& op, int status, std::string const& cause) {
+    auto rec = boost::json::parse(hist("fail", op, "credit_storm", "consume", 1000, {}, status)).as_object();
+    rec["cause"] = cause;
+    h.push_back(boost::json::serialize(rec));
+  };
+  failed("credit_storm-1", 504, "fault retry-injection");
+  failed("credit_storm-2", 400, "rejected 400");
+  failed("credit_storm-3", 503, "status 503");
+  // the backend flat, the proxy growing 0.3 MB/min over 30 minutes: the proxy's trend fails the gate
+  for (int i = 0; i <= 60; ++i) {
+    auto t = static_cast<std::int64_t>(i) * 30000;
+    for (auto [process, mb] : {std::pair{"backend", 40.0 + (i % 2) * 0.01}, {"proxy", 12.0 + 0.3 * static_cast<double>(t) / 60000.0}})
+      h.push_back(boost::json::serialize(boost::json::object{
+          {"v", 1}, {"type", "sample"}, {"f", "memory"}, {"ts", at_ms(t)},
+          {"value", boost::json::object{{"process", process}, {"pid", 7}, {"rss_bytes", static_cast<std::int64_t>(mb * 1024 * 1024)}, {"source", "proc"}}}}));
+  }
+  h.push_back(hist_run("stop", 1805000, 1800, 1805));
+  auto r = check({{consume("op-1", "a1", 1, 99, "e-1", 10)}, h}, dir);
+  auto const& e = r.gates.at("E");
+  CHECK(e.metrics.at("unexplained_errors").as_uint64() == 1);
+  CHECK(e.metrics.at("expected_failures").as_uint64() == 2);
+  CHECK(e.metrics.at("memory_slope_process").as_string() == "proxy");
+  CHECK(e.metrics.at("memory_slope_mb_per_min").as_double() == Approx(0.3).margin(0.02));
+  auto const& procs = e.metrics.at("memory_processes").as_object();
+  CHECK(procs.at("backend").as_object().at("status").as_string() == "PASS");
+  CHECK(procs.at("proxy").as_object().at("status").as_string() == "FAIL");
+  CHECK(e.st == status::fail);
+  bool error_evidence = false;
+  for (auto const& v : e.violations) error_evidence |= v.op == "credit_storm-3" && v.why.find("status 503") != std::string::npos;
+  CHECK(error_evidence);
+  for (auto const& v : e.violations) CHECK(v.op != "credit_storm-1");
+}
+
 // ---- scenarios --------------------------------------------------------------------------------
 
 TEST_CASE("scenarios: approval_race and karma_blackout invariants from the history", "[checks][scenarios]") {
