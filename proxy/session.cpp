@@ -8,6 +8,7 @@
 // are written as text, a send is tried at once (the socket is non-blocking) and only a send that
 // would block waits; timeouts share one watchdog timer per connection that is re-armed lazily.
 #include "core/time.hpp"
+#include "proxy/detail/drained_read.hpp"
 #include "proxy/detail/http1.hpp"
 #include "proxy/detail/server.hpp"
 
@@ -178,7 +179,7 @@ class session : public std::enable_shared_from_this<session>, public closable {
     } else {
       expect(wait::request_start, srv_.cfg.idle_timeout);
     }
-    client_.async_read_some(buf_.prepare(read_size), beast::bind_front_handler(&session::on_client_read, shared_from_this()));
+    async_read_drained(client_, buf_.prepare(read_size), beast::bind_front_handler(&session::on_client_read, shared_from_this()));
   }
 
   // A client that sent "Expect: 100-continue" waits for this before it sends the body.
@@ -416,7 +417,7 @@ class session : public std::enable_shared_from_this<session>, public closable {
       if (n == 0) break;
     }
     expect(wait::upstream, upstream_deadline_);
-    up_->socket.async_read_some(in.prepare(read_size), beast::bind_front_handler(&session::on_upstream_read, shared_from_this()));
+    async_read_drained(up_->socket, in.prepare(read_size), beast::bind_front_handler(&session::on_upstream_read, shared_from_this()));
   }
 
   void on_upstream_read(beast::error_code ec, std::size_t n) {

@@ -1,0 +1,112 @@
+// async_read_drained: async_read_some without the recv() that is bound to fail.
+//
+// A proxy reads each socket right after it wrote to the other side: the upstream's answer, or the
+// client's next request, cannot have arrived yet. Asio's epoll reactor tries every read at once
+// ("speculatively") and waits for readiness only after recv() said EAGAIN, because it marks a socket
+// as drained only at end of stream. That is one wasted system call per read, two per exchange.
+//
+// This read marks the socket as drained when recv() returns less than the buffer: the kernel queue
+// was empty at that moment, so any later data raises a new edge. The next read then waits for that
+// edge without a system call; if the edge came while no read was waiting, the reactor has already
+// marked the socket readable again and the read is tried at once. Timeouts and shutdown cancel it
+// like any other operation on the socket (operation_aborted).
+//
+// It uses the reactor's operation interface of Boost.Asio 1.26 (Boost 1.81) on epoll; on any other
+// version or backend it is plain async_read_some.
+#pragma once
+#include <boost/asio/basic_stream_socket.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/version.hpp>
+
+#if defined(BOOST_ASIO_HAS_EPOLL) && !defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT) && BOOST_ASIO_VERSION == 102600
+#define STORMGATE_DRAINED_READ 1
+#include <boost/asio/detail/reactor.hpp>
+#include <boost/asio/detail/reactor_op.hpp>
+#include <boost/asio/detail/socket_ops.hpp>
+#include <cerrno>
+#include <sys/socket.h>
+#include <utility>
+#endif
+
+namespace stormgate::proxy::detail {
+
+#if defined(STORMGATE_DRAINED_READ)
+
+namespace drained {
+
+namespace asio = boost::asio;
+using error_code = boost::system::error_code;
+
+template <class Socket>
+struct access : Socket {
+  static auto& impl(Socket& s) { return (s.*(&access::impl_)).get_implementation(); }
+};
+
+template <class Handler>
+class read_op : public asio::detail::reactor_op {
+ public:
+  read_op(int fd, asio::mutable_buffer b, Handler h)
+      : reactor_op(error_code(), &perform, &complete), fd_(fd), buf_(b), handler_(std::move(h)) {}
+
+ private:
+  static status perform(reactor_op* base) {
+    auto* o = static_cast<read_op*>(base);
+    for (;;) {
+      auto n = ::recv(o->fd_, o->buf_.data(), o->buf_.size(), 0);
+      if (n > 0) {
+        o->bytes_transferred_ = static_cast<std::size_t>(n);
+        return o->bytes_transferred_ < o->buf_.size() ? done_and_exhausted : done;
+      }
+      if (n == 0) {
+        o->ec_ = asio::error::eof;
+        return done_and_exhausted;
+      }
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return not_done;
+      o->ec_ = error_code(errno, asio::error::get_system_category());
+      return done;
+    }
+  }
+
+  // owner is null when the io_context is destroyed with the read pending: free, do not call.
+  static void complete(void* owner, asio::detail::operation* base, error_code const&, std::size_t) {
+    auto* o = static_cast<read_op*>(base);
+    Handler handler(std::move(o->handler_));
+    error_code ec = o->ec_;
+    std::size_t n = o->bytes_transferred_;
+    delete o;
+    if (owner) handler(ec, n);
+  }
+
+  int fd_;
+  asio::mutable_buffer buf_;
+  Handler handler_;
+};
+
+}  // namespace drained
+
+template <class Protocol, class Executor, class Handler>
+void async_read_drained(boost::asio::basic_stream_socket<Protocol, Executor>& s, boost::asio::mutable_buffer b,
+                        Handler&& handler) {
+  namespace asio = boost::asio;
+  using socket = asio::basic_stream_socket<Protocol, Executor>;
+  auto& impl = drained::access<socket>::impl(s);
+  constexpr auto non_blocking = asio::detail::socket_ops::user_set_non_blocking;
+  if (b.size() == 0 || !impl.reactor_data_ || (impl.state_ & non_blocking) == 0)
+    return s.async_read_some(b, std::forward<Handler>(handler));
+  auto& reactor = asio::use_service<asio::detail::reactor>(asio::query(s.get_executor(), asio::execution::context));
+  auto* op = new drained::read_op<std::decay_t<Handler>>(impl.socket_, b, std::forward<Handler>(handler));
+  reactor.start_op(asio::detail::reactor::read_op, impl.socket_, impl.reactor_data_, op, false, true);
+}
+
+#else
+
+template <class Protocol, class Executor, class Handler>
+void async_read_drained(boost::asio::basic_stream_socket<Protocol, Executor>& s, boost::asio::mutable_buffer b,
+                        Handler&& handler) {
+  s.async_read_some(b, std::forward<Handler>(handler));
+}
+
+#endif
+
+}  // namespace stormgate::proxy::detail
