@@ -58,7 +58,7 @@ void add_proxy_commands(CLI::App& app, int& exit_code) {
   p->add_option("--admin-token", fl->admin_token, "bearer token for the admin API (or STORMGATE_ADMIN_TOKEN)");
   p->add_option("--traffic-log", fl->traffic_log, "traffic log file (JSONL; a zstd stream when it ends in .zst)");
   p->add_option("--seed", fl->seed, "seed of the fault decisions (or LIVE_TEST_SEED)");
-  p->add_option("--threads", fl->threads, "worker threads (default 1)")->check(CLI::Range(1, 64));
+  p->add_option("--workers,--threads", fl->threads, "worker threads, one io_context each; accepted connections are dealt round-robin (default 1)")->check(CLI::Range(1, 64));
   p->callback([fl, &exit_code] { exit_code = run_proxy_command(*fl); });
 
   auto cmd = std::make_shared<proxy::faults_command>();
