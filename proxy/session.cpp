@@ -217,7 +217,9 @@ class session : public std::enable_shared_from_this<session>, public closable {
       }
       unsigned status = 400;
       std::string why = ec.message();
-      if (ec == http::error::header_limit) status = 431, why = "request headers too large";
+      if (ec == http::error::header_limit && req_.method_len == 0) status = 414, why = "request line too long";
+      else if (ec == http::error::header_limit) status = 431, why = "request headers too large";
+      else if (ec == framing_error::unsupported_transfer_coding) status = 501;
       else if (ec == http::error::body_limit) status = 413, why = "request body too large";
       else if (ec == beast::error::timeout) status = 408, why = "request not received in time";
       client_keep_alive_ = false;
