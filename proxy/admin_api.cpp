@@ -162,6 +162,8 @@ reply stats(server& srv, admin_request const&) {
         {"upstream_attempts", count},
         {"upstream_latency_mean_us", count ? static_cast<double>(m.latency_sum_us.load()) / double(count) : 0.0}};
   }
+  std::uint64_t open = 0;
+  for (std::size_t i = 0; i < srv.stats.route_count(); ++i) open += srv.stats.route(i).open_connections.load();
   json::object injected;
   for (auto const& [k, n] : srv.stats.faults_injected()) injected[k.second] = json::object{{"kind", k.first}, {"count", n}};
   return json_reply(json::object{
@@ -171,6 +173,7 @@ reply stats(server& srv, admin_request const&) {
       {"faults_injected", std::move(injected)},
       {"active_faults", srv.stats.active_faults.load()},
       {"faults_set", srv.fault_set.load()->faults.size()},
+      {"connections", json::object{{"open", open}, {"refused", srv.stats.refused_connections.load()}}},
       {"traffic_log", json::object{{"enabled", srv.log.enabled()},
                                    {"written", srv.log.written()},
                                    {"queued", srv.log.queued()},

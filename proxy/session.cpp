@@ -74,10 +74,12 @@ class session : public std::enable_shared_from_this<session>, public closable {
       : srv_(srv), w_(w), route_(r), client_(std::move(s)), watchdog_(w.ioc.get_executor()),
         fault_timer_(w.ioc.get_executor()), conn_(srv.conn_seq.fetch_add(1, std::memory_order_relaxed) + 1) {
     w_.sessions.insert(this);
+    srv_.stats.route(route_.index).open_connections.fetch_add(1, std::memory_order_relaxed);
   }
 
   ~session() override {
     if (in_exchange_) finish("client_gone", "connection dropped");
+    srv_.stats.route(route_.index).open_connections.fetch_sub(1, std::memory_order_relaxed);
     w_.sessions.erase(this);
   }
 
