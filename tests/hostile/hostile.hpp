@@ -90,6 +90,7 @@ inline void expect_answers(std::string const& url, std::string const& label, std
     CHECK(a.status == c.status);
     if (!then_closed) continue;
     CHECK(a.closed);
+    CHECK(count_answers(a.text) == 1);  // nothing after the refused request is read as a request
     CHECK(normal_status(url) == 200);
   }
 }
