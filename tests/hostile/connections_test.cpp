@@ -183,7 +183,7 @@ TEST_CASE("hostile clients: 5 000 idle connections - a normal request still answ
                                                 " KiB; a normal request then took " + std::to_string(int(normal_ms)) + " ms",
            opened_ms);
   CHECK(normal_ms < 1000);
-  CHECK(rss1 - rss0 < 256 * 1024);  // about 20 KiB per connection today; bounded by limits.connections
+  CHECK(rss1 - rss0 < 256 * 1024);  // about 7 KiB per connection today; bounded by limits.connections
   // idle_ms after its last byte, each connection is closed by the proxy
   std::size_t closed = 0;
   auto deadline = t0 + 6s + 10s;

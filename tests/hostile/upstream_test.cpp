@@ -116,6 +116,7 @@ TEST_CASE("hostile upstreams: each misbehaviour is a 502 or a 504 within the tim
     CHECK(e.at("outcome") == c.outcome);
     CHECK(e.at("resp").at("status") == c.status);
     auto const& err = e.at("upstream").at(0).at("error").as_string();
+    measured(std::string("upstream ") + c.name + " (log)", std::string(e.at("outcome").as_string()) + ", " + std::string(err), 0);
     CHECK(err.starts_with(c.error_prefix));
     CHECK(e.at("error") == err);
   }
