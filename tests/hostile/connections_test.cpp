@@ -161,9 +161,12 @@ TEST_CASE("hostile clients: a client that never reads is cut at request_ms - hal
 
 TEST_CASE("hostile clients: 5 000 idle connections - a normal request still answered - all closed at idle_ms",
           "[hostile][clients][heavy]") {
-  constexpr int n = 5000;
-  auto nofile = raise_nofile(n + 500);  // bounded: the proxy (a child) inherits it
-  REQUIRE(nofile >= n + 200);
+  // the soft open-files limit raised to 5 500 at most (the proxy, a child, inherits it); where the
+  // hard limit is lower, fewer connections, said so
+  auto nofile = static_cast<int>(std::min<rlim_t>(raise_nofile(5500), 5500));
+  int const n = std::min(5000, nofile - 300);
+  if (n < 5000) WARN("open-files hard limit " << nofile << ": " << n << " idle connections instead of 5 000");
+  REQUIRE(n >= 500);
   raw_upstream up(upstream_mode::answer);
   test::proxy_under_test px;
   px.start({{"credits", up.url()}}, "[timeouts]\nrequest_ms = 1000\nidle_ms = 6000\n");
@@ -172,7 +175,7 @@ TEST_CASE("hostile clients: 5 000 idle connections - a normal request still answ
   conns.reserve(n);
   auto t0 = clock::now();
   for (int i = 0; i < n && clock::now() - t0 < 20s; ++i) conns.push_back(std::make_unique<test::raw_conn>(px.route_url, 50));
-  REQUIRE(conns.size() == n);
+  REQUIRE(conns.size() == static_cast<std::size_t>(n));
   REQUIRE(wait_open(px, n, 10s));
   auto opened_ms = ms_since(t0);
   auto rss1 = rss_kib(px.proc->pid());
@@ -198,7 +201,7 @@ TEST_CASE("hostile clients: 5 000 idle connections - a normal request still answ
     }
   }
   measured("5 000 idle connections after idle_ms 6000", std::to_string(closed) + " closed by the proxy", ms_since(t0));
-  CHECK(closed == n);
+  CHECK(closed == static_cast<std::size_t>(n));
   CHECK(wait_open(px, 0, 5s));
   conns.clear();
   REQUIRE(px.proc->stop(15s) == 0);
