@@ -70,6 +70,12 @@ class session : public std::enable_shared_from_this<session> {
       return close();
     }
     auto req = parser_->release();
+    // Beast reads "Transfer-Encoding: xchunked" or "chunked, chunked" as no body, and the body as
+    // the next request: refused, and the connection closed, as nginx does (501; 400 in HTTP/1.0).
+    if (auto te = req.find(http::field::transfer_encoding); te != req.end()) {
+      if (req.version() < 11) return refuse(400, "Transfer-Encoding in an HTTP/1.0 request");
+      if (!beast::iequals(te->value(), "chunked")) return refuse(501, "transfer coding not implemented");
+    }
     keep_alive_ = req.keep_alive();
     http_request r;
     r.method = std::string(req.method_string());

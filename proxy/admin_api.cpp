@@ -162,6 +162,8 @@ reply stats(server& srv, admin_request const&) {
         {"upstream_attempts", count},
         {"upstream_latency_mean_us", count ? static_cast<double>(m.latency_sum_us.load()) / double(count) : 0.0}};
   }
+  std::uint64_t open = 0;
+  for (std::size_t i = 0; i < srv.stats.route_count(); ++i) open += srv.stats.route(i).open_connections.load();
   json::object injected;
   for (auto const& [k, n] : srv.stats.faults_injected()) injected[k.second] = json::object{{"kind", k.first}, {"count", n}};
   return json_reply(json::object{
@@ -171,6 +173,7 @@ reply stats(server& srv, admin_request const&) {
       {"faults_injected", std::move(injected)},
       {"active_faults", srv.stats.active_faults.load()},
       {"faults_set", srv.fault_set.load()->faults.size()},
+      {"connections", json::object{{"open", open}, {"refused", srv.stats.refused_connections.load()}}},
       {"traffic_log", json::object{{"enabled", srv.log.enabled()},
                                    {"written", srv.log.written()},
                                    {"queued", srv.log.queued()},
@@ -286,7 +289,7 @@ class admin_session : public std::enable_shared_from_this<admin_session>, public
     parser_.emplace();
     parser_->header_limit(64 * 1024);
     parser_->body_limit(1024 * 1024);
-    stream_.expires_after(std::chrono::seconds(30));
+    stream_.expires_after(srv_.cfg.idle_timeout);  // a slow or silent client is closed (Beast's stream closes it)
     http::async_read(stream_, buf_, *parser_, beast::bind_front_handler(&admin_session::on_read, shared_from_this()));
   }
 
@@ -295,7 +298,11 @@ class admin_session : public std::enable_shared_from_this<admin_session>, public
     if (ec == http::error::end_of_stream || ec == asio::error::operation_aborted || ec == beast::error::timeout) return;
     reply r;
     bool keep = false;
-    if (ec) {
+    if (ec == http::error::header_limit) {
+      r = api_error(431, "request headers too large");
+    } else if (ec == http::error::body_limit) {
+      r = api_error(413, "request body too large");
+    } else if (ec) {
       r = api_error(400, "bad request: " + ec.message());
     } else {
       auto const& msg = parser_->get();

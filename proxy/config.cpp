@@ -150,10 +150,11 @@ core::result<proxy_config> load_config(std::string const& path) {
     }
   }
   if (auto const* lim = rd.get(root, "limits")) {
-    SG_TRY(rd.only(*lim, "limits.", {"header_bytes", "body_bytes", "response_body_bytes"}));
+    SG_TRY(rd.only(*lim, "limits.", {"header_bytes", "body_bytes", "response_body_bytes", "connections"}));
     SG_TRY(rd.num(*lim, "limits.", "header_bytes", cfg.header_limit, 256, 1e7));
     SG_TRY(rd.num(*lim, "limits.", "body_bytes", cfg.body_limit, 0, 1e10));
     SG_TRY(rd.num(*lim, "limits.", "response_body_bytes", cfg.response_body_limit, 0, 1e10));
+    SG_TRY(rd.num(*lim, "limits.", "connections", cfg.max_connections, 1, 1e7));
   }
   if (auto const* t = rd.get(root, "timeouts")) {
     SG_TRY(rd.only(*t, "timeouts.", {"idle_ms", "request_ms", "connect_ms", "upstream_ms", "hang_ms", "shutdown_ms"}));

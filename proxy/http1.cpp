@@ -113,8 +113,30 @@ void message_reader<isRequest>::on_field_impl(http::field name, string_view name
   m_.fields.push_back({name, at, static_cast<std::uint32_t>(name_string.size()), static_cast<std::uint32_t>(value.size())});
 }
 
+boost::system::error_code make_error_code(framing_error e) {
+  struct category final : boost::system::error_category {
+    char const* name() const noexcept override { return "stormgate.framing"; }
+    std::string message(int ev) const override {
+      return ev == static_cast<int>(framing_error::unsupported_transfer_coding)
+                 ? "transfer coding not implemented (only \"chunked\")"
+                 : "Transfer-Encoding in an HTTP/1.0 request";
+    }
+  };
+  static category const cat;
+  return {static_cast<int>(e), cat};
+}
+
 template <bool isRequest>
-void message_reader<isRequest>::on_header_impl(error_code&) {}
+void message_reader<isRequest>::on_header_impl(error_code& ec) {
+  if constexpr (isRequest) {
+    for (auto const& f : m_.fields) {
+      if (f.id != http::field::transfer_encoding) continue;
+      if (m_.version < 11) ec = framing_error::transfer_coding_in_http10;
+      else if (!iequals(m_.value(f), "chunked")) ec = framing_error::unsupported_transfer_coding;
+      if (ec) return;
+    }
+  }
+}
 
 template <bool isRequest>
 void message_reader<isRequest>::on_body_init_impl(boost::optional<std::uint64_t> const& content_length, error_code&) {

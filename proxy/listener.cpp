@@ -92,7 +92,7 @@ namespace {
 class acceptor : public closable, public std::enable_shared_from_this<acceptor> {
  public:
   acceptor(server& srv, worker& home, route_state* route, tcp::acceptor a)
-      : srv_(srv), home_(home), route_(route), acc_(std::move(a)) {
+      : srv_(srv), home_(home), route_(route), acc_(std::move(a)), backoff_(home.ioc.get_executor()) {
     home_.sessions.insert(this);
   }
   ~acceptor() override { home_.sessions.erase(this); }
@@ -105,12 +105,25 @@ class acceptor : public closable, public std::enable_shared_from_this<acceptor> 
   void shutdown(bool) override {
     beast::error_code ec;
     acc_.close(ec);
+    backoff_.cancel();
   }
 
  private:
+  // Client connections open on all routes (each session counts itself).
+  std::uint64_t open_connections() {
+    std::uint64_t n = 0;
+    for (std::size_t i = 0; i < srv_.stats.route_count(); ++i)
+      n += srv_.stats.route(i).open_connections.load(std::memory_order_relaxed);
+    return n;
+  }
+
   void on_accept(beast::error_code ec, stream_socket s, worker& target) {
     if (ec == asio::error::operation_aborted || !acc_.is_open()) return;
-    if (!ec) {
+    if (!ec && route_ && open_connections() >= srv_.cfg.max_connections) {
+      // over limits.connections: closed at once, as Envoy's connection limit does
+      srv_.stats.refused_connections.fetch_add(1, std::memory_order_relaxed);
+      s.close(ec);
+    } else if (!ec) {
       if (!route_) {
         start_admin_session(srv_, target, tcp::socket(std::move(s)));
       } else if (&target == &home_) {
@@ -122,8 +135,16 @@ class acceptor : public closable, public std::enable_shared_from_this<acceptor> 
         });
       }
     } else if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space) {
-      std::fprintf(stderr, "stormgate proxy: accept: %s\n", ec.message().c_str());
+      // Out of file descriptors: the connection stays queued and accepting again at once would
+      // fail at once, in a busy loop. Wait a little, as nginx does, and say so once per stretch.
+      if (!out_of_fds_) std::fprintf(stderr, "stormgate proxy: accept: %s (retrying every 100 ms)\n", ec.message().c_str());
+      out_of_fds_ = true;
+      backoff_.expires_after(std::chrono::milliseconds(100));
+      return backoff_.async_wait([self = shared_from_this()](beast::error_code wec) {
+        if (!wec) self->do_accept();
+      });
     }
+    if (!ec) out_of_fds_ = false;
     do_accept();
   }
 
@@ -131,6 +152,8 @@ class acceptor : public closable, public std::enable_shared_from_this<acceptor> 
   worker& home_;
   route_state* route_;
   tcp::acceptor acc_;
+  steady_timer backoff_;
+  bool out_of_fds_ = false;
   std::size_t next_ = 0;
 };
 

@@ -32,10 +32,11 @@ struct proxy_config {
   std::size_t header_limit = 8 * 1024;             // → 431
   std::size_t body_limit = 8 * 1024 * 1024;        // request body → 413
   std::size_t response_body_limit = 64 * 1024 * 1024;  // upstream answer above this → 502
+  std::size_t max_connections = 10000;             // client connections at once, all routes; more are closed at accept
 
   std::chrono::milliseconds idle_timeout{30000};     // keep-alive client with nothing to say: closed
   std::chrono::milliseconds request_timeout{10000};  // a started request must arrive whole within this → 408
-  std::chrono::milliseconds connect_timeout{2000};   // upstream connect → 502
+  std::chrono::milliseconds connect_timeout{2000};   // upstream connect → 504 (refused: 502)
   std::chrono::milliseconds upstream_timeout{30000}; // upstream answer → 504
   std::chrono::milliseconds hang_timeout{60000};     // blackout{mode:hang} holds the client this long
   std::chrono::milliseconds shutdown_grace{5000};    // SIGTERM: exchanges in hand get this long

@@ -75,10 +75,12 @@ class session : public std::enable_shared_from_this<session>, public closable {
       : srv_(srv), w_(w), route_(r), client_(std::move(s)), watchdog_(w.ioc.get_executor()),
         fault_timer_(w.ioc.get_executor()), conn_(srv.conn_seq.fetch_add(1, std::memory_order_relaxed) + 1) {
     w_.sessions.insert(this);
+    srv_.stats.route(route_.index).open_connections.fetch_add(1, std::memory_order_relaxed);
   }
 
   ~session() override {
     if (in_exchange_) finish("client_gone", "connection dropped");
+    srv_.stats.route(route_.index).open_connections.fetch_sub(1, std::memory_order_relaxed);
     w_.sessions.erase(this);
   }
 
@@ -218,7 +220,9 @@ class session : public std::enable_shared_from_this<session>, public closable {
       }
       unsigned status = 400;
       std::string why = ec.message();
-      if (ec == http::error::header_limit) status = 431, why = "request headers too large";
+      if (ec == http::error::header_limit && req_.method_len == 0) status = 414, why = "request line too long";
+      else if (ec == http::error::header_limit) status = 431, why = "request headers too large";
+      else if (ec == framing_error::unsupported_transfer_coding) status = 501;
       else if (ec == http::error::body_limit) status = 413, why = "request body too large";
       else if (ec == beast::error::timeout) status = 408, why = "request not received in time";
       client_keep_alive_ = false;

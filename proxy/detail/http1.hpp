@@ -5,6 +5,7 @@
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/verb.hpp>
+#include <boost/system/error_code.hpp>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -40,6 +41,13 @@ struct http_message {
 
   void clear();  // keeps the buffers' room for the next message, unless a big body grew them
 };
+
+// Request framing refused beyond what Beast refuses itself (Content-Length beside Transfer-Encoding,
+// two Transfer-Encoding fields, differing lengths), as nginx and Envoy do: a request's
+// Transfer-Encoding must be exactly "chunked" (anything else, "chunked, chunked" included → 501),
+// and an HTTP/1.0 request has none (→ 400). Beast alone would read such a body as the next request.
+enum class framing_error { unsupported_transfer_coding = 1, transfer_coding_in_http10 };
+boost::system::error_code make_error_code(framing_error e);
 
 // Parses one message into an http_message (emplace a new reader per message, as Beast wants).
 template <bool isRequest>
@@ -85,3 +93,6 @@ void write_proxy_answer(std::string& head, std::string& body, unsigned status, s
                         bool keep_alive, std::string_view fault_rule = {});
 
 }  // namespace stormgate::proxy::detail
+
+template <>
+struct boost::system::is_error_code_enum<stormgate::proxy::detail::framing_error> : std::true_type {};

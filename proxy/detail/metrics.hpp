@@ -40,6 +40,7 @@ class metrics {
   std::map<std::pair<std::string, std::string>, std::uint64_t> faults_injected();
 
   std::atomic<std::uint64_t> active_faults{0};
+  std::atomic<std::uint64_t> refused_connections{0};  // closed at accept: over limits.connections
 
  private:
   std::vector<std::unique_ptr<route_metrics>> routes_;
