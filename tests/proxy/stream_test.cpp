@@ -181,3 +181,60 @@ TEST_CASE("stream: a SIGTERM right after the listening lines is a clean stop, it
     CHECK(recs.back().at("signal") == "SIGTERM");
   }
 }
+
+TEST_CASE("stream: 300 connections open at once, each exchange is one whole record, a duplicated one with every copy",
+          "[proxy][stream][log]") {
+  test::upstreams up;
+  up.start_backend();
+  test::proxy_under_test px;
+  px.start({{"credits", up.backend_url}},
+           "[[faults]]\nname = \"dup\"\nroute = \"credits\"\nprobability = 0.2\n"
+           "match = { method = \"POST\", path = \"/api/credits/consume\" }\naction = { duplicate = { copies = 2 } }\n"
+           "[[faults]]\nname = \"never\"\nroute = \"credits\"\nprobability = 0.0\n"
+           "match = { path = \"/api/credits/*\" }\naction = { delay = { ms = 500 } }\n");
+  constexpr int conns = 300, per_conn = 20;
+  std::atomic<int> connected{0}, ok{0}, sent{0};
+  auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::thread> threads;
+  for (int c = 0; c < conns; ++c)
+    threads.emplace_back([&, c] {
+      net::client client(px.route_url);
+      // every connection is open before any sends: the first request opens it
+      auto first = client.post("/api/credits/agents", R"({"agent_id":"agent-)" + std::to_string(c) + R"(","skill_level":1.0})",
+                               {{"X-Stormgate-Op", "open-" + std::to_string(c)}});
+      if (first && first->status / 100 == 2) ++ok;
+      ++sent;
+      ++connected;
+      while (connected < conns && std::chrono::steady_clock::now() - t0 < 30s) std::this_thread::sleep_for(1ms);
+      for (int i = 0; i < per_conn && std::chrono::steady_clock::now() - t0 < 60s; ++i) {
+        auto op = "op-" + std::to_string(c) + "-" + std::to_string(i);
+        ++sent;
+        auto r = client.post("/api/credits/consume", R"({"agent_id":"agent-)" + std::to_string(c) + R"(","amount":0.5,"reason":"stream"})",
+                             {{"X-Stormgate-Op", op}, {"Idempotency-Key", op}});
+        if (r && r->status == 200) ++ok;
+      }
+    });
+  for (auto& t : threads) t.join();
+  REQUIRE(sent == conns * (per_conn + 1));
+  CHECK(ok == sent);
+  auto recs = px.stop_and_read();  // every line parses as one JSON record, or this throws
+  auto ex = test::exchanges(recs);
+  CHECK(ex.size() == static_cast<std::size_t>(sent.load()));
+  std::map<std::string, int> seen;
+  int duplicated = 0, whole = 0;
+  for (auto const& e : ex) {
+    auto const& o = e.as_object();
+    auto op = std::string(o.at("req").at("headers").at("x-stormgate-op").as_string());
+    ++seen[op];
+    auto copies = o.at("faults").as_array().empty() ? 1u : 2u;
+    if (copies == 2) ++duplicated;
+    bool has_all = o.contains("ts") && o.contains("id") && o.contains("latency_us") && o.contains("resp") &&
+                   o.at("upstream").as_array().size() == copies && o.at("resp").at("status").to_number<int>() / 100 == 2;
+    if (has_all) ++whole;
+  }
+  CHECK(seen.size() == ex.size());  // each op exactly once
+  CHECK(whole == static_cast<int>(ex.size()));
+  CHECK(duplicated > conns * per_conn / 10);  // p = 0.2 over 6 000 consumes
+  CHECK(recs.back().at("exchanges") == sent.load());
+  CHECK(recs.back().at("dropped") == 0);
+}
