@@ -108,16 +108,32 @@ def svg(root, title, width=1600, row=16):
 
 def summary(stacks, total, top):
     inclusive = collections.Counter()
+    self_time = collections.Counter()
+    # the first frame of our own code above the leaf: what a kernel or library sample was done for
+    owner = collections.Counter()
     kernel = 0
     for stack, n in stacks.items():
         frames = stack.split(";")
         if frames[-1].startswith("[k]"):
             kernel += n
+        self_time[frames[-1]] += n
+        for f in reversed(frames):
+            if "session::" in f or "server::" in f or "traffic_log" in f or "format_exchange" in f:
+                owner[f] += n
+                break
+        else:
+            owner["(the event loop: " + next((f for f in reversed(frames) if f.startswith("asio::")), frames[-1]) + ")"] += n
         for f in set(frames):
             inclusive[f] += n
     lines = ["samples %d: kernel %.1f%%, user space %.1f%% (by the leaf frame)" %
              (total, 100.0 * kernel / total, 100.0 * (total - kernel) / total), "", "inclusive share, top %d:" % top]
     for f, n in inclusive.most_common(top):
+        lines.append("  %6.2f%%  %s" % (100.0 * n / total, f))
+    lines += ["", "self share (the leaf frame), top %d:" % (top // 2)]
+    for f, n in self_time.most_common(top // 2):
+        lines.append("  %6.2f%%  %s" % (100.0 * n / total, f))
+    lines += ["", "by the proxy's own step it was spent for (innermost session/server/log frame), top %d:" % (top // 2)]
+    for f, n in owner.most_common(top // 2):
         lines.append("  %6.2f%%  %s" % (100.0 * n / total, f))
     return "\n".join(lines)
 
