@@ -41,6 +41,16 @@ constexpr std::string_view logged_headers[] = {"x-stormgate-op", "idempotency-ke
 
 constexpr std::size_t read_size = 16 * 1024;
 
+// The space for the next read. A buffer that still holds a partial message reads less than
+// read_size, so that its capacity stays read_size: asking a flat_buffer for read_size on top of what
+// it holds makes it reallocate to a little more each time, and over hours every connection's buffer
+// would creep up to the largest partial message it ever held.
+asio::mutable_buffer read_space(beast::flat_buffer& b) {
+  constexpr std::size_t least = 4 * 1024;
+  auto held = b.size();
+  return b.prepare(held + least < read_size ? read_size - held : least);
+}
+
 buffers skip(buffers b, std::size_t n) {
   for (auto& x : b) {
     auto k = std::min(n, x.size());
@@ -181,7 +191,8 @@ class session : public std::enable_shared_from_this<session>, public closable {
     } else {
       expect(wait::request_start, srv_.cfg.idle_timeout);
     }
-    async_read_drained(client_, buf_.prepare(read_size), beast::bind_front_handler(&session::on_client_read, shared_from_this()));
+    // a client that half-closes after a whole request sends no further edge: its reads stay speculative
+    client_.async_read_some(read_space(buf_), beast::bind_front_handler(&session::on_client_read, shared_from_this()));
   }
 
   // A client that sent "Expect: 100-continue" waits for this before it sends the body.
@@ -421,7 +432,9 @@ class session : public std::enable_shared_from_this<session>, public closable {
       if (n == 0) break;
     }
     expect(wait::upstream, upstream_deadline_);
-    async_read_drained(up_->socket, in.prepare(read_size), beast::bind_front_handler(&session::on_upstream_read, shared_from_this()));
+    auto kind = in.size() > 0 || res_reader_->got_some() ? read_kind::rest : read_kind::fresh;
+    async_read_drained(up_->socket, read_space(in), kind,
+                       beast::bind_front_handler(&session::on_upstream_read, shared_from_this()));
   }
 
   void on_upstream_read(beast::error_code ec, std::size_t n) {

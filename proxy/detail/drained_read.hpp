@@ -1,15 +1,21 @@
 // async_read_drained: async_read_some without the recv() that is bound to fail.
 //
-// A proxy reads each socket right after it wrote to the other side: the upstream's answer, or the
-// client's next request, cannot have arrived yet. Asio's epoll reactor tries every read at once
-// ("speculatively") and waits for readiness only after recv() said EAGAIN, because it marks a socket
-// as drained only at end of stream. That is one wasted system call per read, two per exchange.
+// A proxy reads the upstream right after it wrote the request: the answer cannot have arrived yet.
+// Asio's epoll reactor tries every read at once ("speculatively") and waits for readiness only after
+// recv() said EAGAIN, because it marks a socket as drained only at end of stream. That is one wasted
+// system call per exchange.
 //
-// This read marks the socket as drained when recv() returns less than the buffer: the kernel queue
-// was empty at that moment, so any later data raises a new edge. The next read then waits for that
-// edge without a system call; if the edge came while no read was waiting, the reactor has already
-// marked the socket readable again and the read is tried at once. Timeouts and shutdown cancel it
-// like any other operation on the socket (operation_aborted).
+// This read marks the socket as drained when recv() returns less than the buffer: no data was left
+// in the kernel's queue, so any later data raises a new edge. The next read then waits for that edge
+// without a system call; if an edge came while no read was waiting, the reactor has already marked
+// the socket readable again and the read is tried at once.
+//
+// One thing can be left without a new edge: an end of stream (or a reset) that arrived together with
+// the data. So only a read for a new message waits unseen (`read_kind::fresh`: the answer to a request
+// just sent, on a connection whose last answer was whole); a read for the rest of a message
+// (`read_kind::rest`) tries recv() at once. A kept-alive connection that the upstream closed with its
+// last answer is found out by the next request: the upstream answers it with a reset, which is an edge.
+// Timeouts and shutdown cancel these reads like any other operation on the socket (operation_aborted).
 //
 // It uses the reactor's operation interface of Boost.Asio 1.26 (Boost 1.81) on epoll; on any other
 // version or backend it is plain async_read_some.
@@ -28,7 +34,11 @@
 #include <utility>
 #endif
 
+#include <boost/asio/post.hpp>
+
 namespace stormgate::proxy::detail {
+
+enum class read_kind { fresh, rest };
 
 #if defined(STORMGATE_DRAINED_READ)
 
@@ -87,13 +97,21 @@ class read_op : public asio::detail::reactor_op {
 
 template <class Protocol, class Executor, class Handler>
 void async_read_drained(boost::asio::basic_stream_socket<Protocol, Executor>& s, boost::asio::mutable_buffer b,
-                        Handler&& handler) {
+                        read_kind kind, Handler&& handler) {
   namespace asio = boost::asio;
   using socket = asio::basic_stream_socket<Protocol, Executor>;
   auto& impl = drained::access<socket>::impl(s);
   constexpr auto non_blocking = asio::detail::socket_ops::user_set_non_blocking;
   if (b.size() == 0 || !impl.reactor_data_ || (impl.state_ & non_blocking) == 0)
     return s.async_read_some(b, std::forward<Handler>(handler));
+  if (kind == read_kind::rest) {  // what a drained mark may hide (an end of stream) is seen now
+    drained::error_code ec;
+    auto n = s.read_some(b, ec);
+    if (ec != asio::error::would_block && ec != asio::error::try_again)
+      return asio::post(s.get_executor(), [h = std::decay_t<Handler>(std::forward<Handler>(handler)), ec, n]() mutable {
+        h(ec, n);
+      });
+  }
   auto& reactor = asio::use_service<asio::detail::reactor>(asio::query(s.get_executor(), asio::execution::context));
   auto* op = new drained::read_op<std::decay_t<Handler>>(impl.socket_, b, std::forward<Handler>(handler));
   reactor.start_op(asio::detail::reactor::read_op, impl.socket_, impl.reactor_data_, op, false, true);
@@ -103,7 +121,7 @@ void async_read_drained(boost::asio::basic_stream_socket<Protocol, Executor>& s,
 
 template <class Protocol, class Executor, class Handler>
 void async_read_drained(boost::asio::basic_stream_socket<Protocol, Executor>& s, boost::asio::mutable_buffer b,
-                        Handler&& handler) {
+                        read_kind, Handler&& handler) {
   s.async_read_some(b, std::forward<Handler>(handler));
 }
 
