@@ -92,6 +92,8 @@ int run(check_flags& f) {
   auto rep = checks::run_check(f.opts);
   if (!fetched.empty()) std::filesystem::remove(fetched);
   if (!rep) throw core::failure(rep.error());
+  // a log cut short is checked as far as it goes; said on stderr too, which --quiet leaves
+  for (auto const& d : rep->damaged) std::cerr << "stormgate check: warning: " << d << "\n";
   struct out {
     std::string const& path;
     std::string (*render)(checks::check_report const&);

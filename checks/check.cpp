@@ -135,6 +135,12 @@ void prefetch_ops(pass_state& ps, record const& rec) {
   if (rec.kind == record_kind::exchange && !rec.x->op_key.empty() && rec.x->effect) ps.ops.prefetch(rec.x->op_hash);
 }
 
+// An input cut short, as by a writer killed mid-line: read to its last whole record, and said so.
+void damaged(check_report& rep, std::string note) {
+  rep.damaged.push_back(note);
+  rep.notes.push_back(std::move(note));
+}
+
 // Each parser fills its own records: the two take turns, so that the next record's op can be
 // prefetched while the gates fold the one before.
 using parser_pair = std::array<record_parser, 2>;
@@ -151,6 +157,7 @@ core::result<void> read_file(pass_state& ps, parser_pair& parsers, log_kind kind
   std::size_t cur = 0;   // the parser and record of the line being read
   bool ahead = false;    // recs[cur ^ 1] is read but not yet stepped
   std::map<std::string, std::uint64_t> ignored;
+  bool torn_only = false;  // the file's one line is torn
   auto step_ahead = [&] {
     if (ahead) step_all(ps, recs[cur ^ 1]);
     ahead = false;
@@ -159,7 +166,8 @@ core::result<void> read_file(pass_state& ps, parser_pair& parsers, log_kind kind
     auto& rec = recs[cur];
     if (!parsers[cur].parse(kind, line, {name, src.line_no()}, rec, err)) {
       if (src.torn()) {
-        ps.report.notes.push_back(path + ":" + std::to_string(src.line_no()) + ": torn last line ignored (" + err + ")");
+        torn_only = n == 0;
+        damaged(ps.report, path + ":" + std::to_string(src.line_no()) + ": torn last line ignored (" + err + ")");
         break;
       }
       return core::data_error(path + ":" + std::to_string(src.line_no()), err);
@@ -180,11 +188,14 @@ core::result<void> read_file(pass_state& ps, parser_pair& parsers, log_kind kind
     return core::data_error(path + ":" + std::to_string(src.line_no() + 1), "unreadable after line " +
                                                                            std::to_string(src.line_no()) + ": " + src.error());
   if (src.cut())
-    ps.report.notes.push_back(path + ": the zstd stream ends inside a frame (its writer did not close it): read to its "
-                                     "last whole block, after line " + std::to_string(src.line_no()));
+    damaged(ps.report, path + ": the zstd stream ends inside a frame (its writer did not close it): read to its last whole "
+                              "block, after line " + std::to_string(src.line_no()));
   for (auto const& [type, count] : ignored)
     ps.report.notes.push_back(path + ": " + std::to_string(count) + " records of type \"" + type + "\" not read by the checker");
-  if (n == 0) return core::data_error(path, "no records: an empty log is not a PASS");
+  if (n == 0)
+    return core::data_error(path, src.cut()   ? "no records: the zstd stream was cut short before its first whole block"
+                                  : torn_only ? "no records: its only line is torn (cut short)"
+                                              : "no records: an empty log is not a PASS");
   ps.report.records += n;
   ps.report.inputs.push_back(path + " (" + std::to_string(n) + " records)");
   return {};

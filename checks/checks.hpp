@@ -99,6 +99,7 @@ struct check_report {
   std::string recommendation;                // the playbook's sentence
   std::vector<std::string> verdict_reasons;
   std::vector<std::string> notes;            // torn lines, skipped inputs
+  std::vector<std::string> damaged;          // of those notes, the inputs cut short (a torn last line, a cut zstd stream)
   std::vector<std::string> inputs;
   std::uint64_t records = 0;
   series charts;

@@ -334,7 +334,7 @@ class record_parser::reader {
   std::array<key_table, static_cast<std::size_t>(level::count)> keys_;
   level top_ = level::traffic;  // the level of the record itself
   frame at_;                    // the innermost open object or array
-  std::array<frame, 64> outer_;  // the ones around it; deeper than Boost.JSON's limit (32): never full
+  std::array<frame, core::log_max_depth> outer_;  // the ones around it; the parser's depth limit: never full
   std::size_t depth_ = 0;        // open objects and arrays
   key_table::entry const* pending_ = nullptr;  // the fields the next value goes to
   std::size_t pending_entry_ = 0;              // in a balances object: 1 + the entry the next value goes to
@@ -973,8 +973,16 @@ void replay(json::value const& v, Handler& h) {
 
 // ---- record_parser ---------------------------------------------------------------------------
 
+namespace {
+json::parse_options log_options() {
+  json::parse_options o;
+  o.max_depth = core::log_max_depth;
+  return o;
+}
+}  // namespace
+
 record_parser::record_parser(context const& ctx, bool learn_shapes)
-    : stream_(std::make_unique<json::basic_parser<reader>>(json::parse_options{}, ctx)), learn_shapes_(learn_shapes) {}
+    : stream_(std::make_unique<json::basic_parser<reader>>(log_options(), ctx)), learn_shapes_(learn_shapes) {}
 
 record_parser::~record_parser() = default;
 
@@ -1000,7 +1008,7 @@ bool record_parser::read_document(log_kind kind, std::string_view line, std::str
   }
   // Python writes NaN/Infinity into journals; our own logs may carry them only when a peer sent them.
   std::string lenient_err;
-  auto v = core::parse_json_lenient(line, lenient_err);
+  auto v = core::parse_json_lenient(line, lenient_err, core::log_max_depth);
   if (!v) {
     err = "not valid JSON (" + ec.message() + ")";
     return false;
@@ -1024,7 +1032,7 @@ bool record_parser::parse(log_kind kind, std::string_view line, source src, reco
   if (!rd.finish(kind, out, err)) return false;
   if (out.kind != record_kind::control && out.kind != record_kind::traffic_run && out.kind != record_kind::run) return true;
   // read whole: a run record's settings go to the report, a control record's fault is any fault JSON
-  if (!doc_) doc_ = core::parse_json(line, err);
+  if (!doc_) doc_ = core::parse_json(line, err, core::log_max_depth);
   if (!doc_) return false;
   if (out.kind == record_kind::control) {
     out.c = &c_;

@@ -304,9 +304,11 @@ bool is_json(std::string_view text) {
   return true;
 }
 
-std::optional<json::value> parse_json(std::string_view text, std::string& err) {
+std::optional<json::value> parse_json(std::string_view text, std::string& err, std::size_t max_depth) {
   json::error_code ec;
-  json::value v = json::parse(json::string_view(text.data(), text.size()), ec);
+  json::parse_options opt;
+  opt.max_depth = max_depth;
+  json::value v = json::parse(json::string_view(text.data(), text.size()), ec, {}, opt);
   if (ec) {
     err = ec.message();
     return std::nullopt;
@@ -314,7 +316,7 @@ std::optional<json::value> parse_json(std::string_view text, std::string& err) {
   return v;
 }
 
-std::optional<json::value> parse_json_lenient(std::string_view text, std::string& err) {
+std::optional<json::value> parse_json_lenient(std::string_view text, std::string& err, std::size_t max_depth) {
   bool needs = false;
   for (std::size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
@@ -323,7 +325,7 @@ std::optional<json::value> parse_json_lenient(std::string_view text, std::string
       break;
     }
   }
-  if (!needs) return parse_json(text, err);
+  if (!needs) return parse_json(text, err, max_depth);
   // Rewrite the tokens outside strings to sentinel strings, then restore them as doubles.
   std::string out;
   out.reserve(text.size() + 16);
@@ -352,7 +354,7 @@ std::optional<json::value> parse_json_lenient(std::string_view text, std::string
       out += c;
     }
   }
-  auto v = parse_json(out, err);
+  auto v = parse_json(out, err, max_depth);
   if (!v) return v;
   // restore sentinels
   auto fix = [](auto& self, json::value& x) -> void {

@@ -109,11 +109,16 @@ struct json_accept_all {
 // Whether `text` is one JSON value (whitespace around it allowed), without building it.
 bool is_json(std::string_view text);
 
-// Parses one JSON value; on error, `err` says what is wrong (no exception).
-std::optional<boost::json::value> parse_json(std::string_view text, std::string& err);
+// Parses one JSON value, at most `max_depth` deep (Boost.JSON's default); on error, `err` says what
+// is wrong (no exception).
+std::optional<boost::json::value> parse_json(std::string_view text, std::string& err, std::size_t max_depth = 32);
 // As parse_json, but also accepts Python's non-JSON tokens NaN, Infinity and -Infinity
 // (as written by json.dumps for non-finite floats); they become a double NaN / ±inf.
-std::optional<boost::json::value> parse_json_lenient(std::string_view text, std::string& err);
+std::optional<boost::json::value> parse_json_lenient(std::string_view text, std::string& err, std::size_t max_depth = 32);
+// How deep a log line may nest, for the checker: a record holds bodies that Boost.JSON's default
+// limit accepted at the record's third or fourth level, and faults that append_json writes up to
+// 256 deep (deeper is written null).
+inline constexpr std::size_t log_max_depth = 320;
 
 // Accessors that return nothing instead of throwing.
 boost::json::value const* find(boost::json::value const& v, std::string_view key);

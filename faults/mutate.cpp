@@ -3,6 +3,7 @@
 #include "faults/detail/parse_util.hpp"
 #include "faults/faults.hpp"
 
+#include <cmath>
 #include <cstdlib>
 
 namespace stormgate::faults {
@@ -19,6 +20,8 @@ core::result<action> parse_mutate(json::value const& v) {
   auto set_it = (*o)->find("set");
   if (*mult && set_it != (*o)->end()) return detail::field_error(w, "give either multiply or set, not both");
   if (!*mult && set_it == (*o)->end()) return detail::field_error(w, "needs multiply or set");
+  if (set_it != (*o)->end() && !detail::finite(set_it->value()))
+    return detail::field_error(w + ".set", "holds a number beyond a double's range (it has no JSON spelling)");
   mutate m;
   m.path = **path;
   m.multiply = *mult;
@@ -61,6 +64,8 @@ void plan(mutate const& a, fault const& f, request_view const& r, draw, effect& 
   };
   if (!e.body_json) {
     if (!r.body) return skip(r.body_present ? "body is not JSON" : "no body");
+    // Boost.JSON reads 1e400 as an infinity and would write it back as Infinity, which is not JSON
+    if (!detail::finite(*r.body)) return skip("body holds a number beyond a double's range");
     e.body_json = *r.body;
   }
   json::value* target = locate(*e.body_json, a.path);
@@ -69,7 +74,10 @@ void plan(mutate const& a, fault const& f, request_view const& r, draw, effect& 
   if (a.multiply) {
     auto n = detail::number_of(*target);
     if (!n) return skip("value is not a number");
-    *target = *n * *a.multiply;
+    double product = *n * *a.multiply;
+    // a product beyond a double (1e300 x 1e300) has no JSON spelling: the body passes untouched
+    if (!std::isfinite(product)) return skip("the product is not a finite number");
+    *target = product;
   } else {
     *target = *a.set;
   }

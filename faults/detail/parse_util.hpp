@@ -24,6 +24,20 @@ inline std::optional<double> number_of(json::value const& v) {
   return std::nullopt;
 }
 
+// Whether every number in `v` is finite: Boost.JSON reads 1e400 as an infinity, and writes an
+// infinity as Infinity, which is not JSON.
+inline bool finite(json::value const& v) {
+  if (auto const* d = v.if_double()) return std::isfinite(*d);
+  if (auto const* o = v.if_object()) {
+    for (auto const& kv : *o)
+      if (!finite(kv.value())) return false;
+  } else if (auto const* a = v.if_array()) {
+    for (auto const& e : *a)
+      if (!finite(e)) return false;
+  }
+  return true;
+}
+
 inline std::string short_number(double d) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.10g", d);

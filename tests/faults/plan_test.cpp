@@ -96,6 +96,25 @@ TEST_CASE("plan: mutate multiplies or sets a JSON field - a body that is not JSO
   CHECK(m.applied.at(0).at("why") == "path not found");
 }
 
+TEST_CASE("plan: a mutate never sends upstream a body that is not JSON", "[faults][mutate]") {
+  // found by tests/fuzz (mutate): 1e300 x 1e300 was sent as {"amount":Infinity}
+  fixture big({R"({"name":"x","route":"credits","action":{"mutate":{"path":"amount","multiply":1e300}}})"});
+  big.body = json::parse(R"({"agent_id":"a1","amount":1e300})");
+  auto e = big.plan();
+  CHECK_FALSE(e.body);
+  CHECK(e.applied.at(0).at("why") == "the product is not a finite number");
+  // a number beyond a double elsewhere in the body (1e400 reads as an infinity): untouched too
+  fixture other({R"({"name":"x10","route":"credits","action":{"mutate":{"path":"amount","multiply":10}}})"});
+  other.body = json::parse(R"({"agent_id":"a1","amount":2,"score":1e400})");
+  auto o = other.plan();
+  CHECK_FALSE(o.body);
+  CHECK(o.applied.at(0).at("why") == "body holds a number beyond a double's range");
+  // and a set of such a number is refused when the fault is read
+  auto bad = faults::parse_fault(json::parse(R"({"name":"s","route":"credits","action":{"mutate":{"path":"amount","set":[1e400]}}})"));
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().where == "action.mutate.set");
+}
+
 TEST_CASE("plan: drop_response lets the upstream answer and fails the client", "[faults][drop_response]") {
   fixture fx({R"({"name":"lost","route":"credits","action":{"drop_response":{}}})"});
   auto e = fx.plan();
