@@ -597,3 +597,43 @@ TEST_CASE("the load's stats summaries are read silently; an unknown record type 
   CHECK(noted(loud, "\"teleport\" not read by the checker"));
   CHECK_FALSE(noted(loud, "\"stats\""));
 }
+
+TEST_CASE("timeline: an earlier record shifts the origin; slices stay under the cap however far back it is",
+          "[checks][timeline]") {
+  using checks::detail::timeline;
+  auto total_ops = [](checks::series const& s) {
+    std::uint64_t n = 0;
+    for (auto const& sl : s.slices) n += sl.ops;
+    return n;
+  };
+  {
+    timeline t;
+    t.add(100'000'000, 10'000);  // t = 100 s
+    t.add(95'500'000, 20'000);   // 4.5 s earlier: 5 whole slices of 1 s to the left
+    checks::series s;
+    t.fill(s, 0);
+    REQUIRE(s.slices.size() == 6);
+    CHECK(s.slices.front().t_s == Approx(95.0));
+    CHECK(s.slices.front().width_s == Approx(1.0));
+    CHECK(s.slices.front().ops == 1);
+    CHECK(s.slices.back().ops == 1);
+    CHECK(s.slices.front().p95_ms >= 20.0);
+    CHECK(s.slices.front().p95_ms < 20.0 * (1 + 1.0 / 64));
+  }
+  {
+    timeline t;
+    for (int i = 0; i < 200; ++i) t.add(1'000'000'000'000 + i * 1'000'000LL, 1000);  // 200 s, 1 s slices
+    t.add(1'000'000'000'000 - 86'400'000'000LL, 5000);                              // a day earlier
+    t.add(1'000'000'000'000 + 199'000'000LL, 1000);
+    checks::series s;
+    t.fill(s, 0);
+    CHECK(s.slices.size() <= static_cast<std::size_t>(timeline::max_slices));
+    CHECK(total_ops(s) == 202);
+    double day_s = 86'400.0, first = 1'000'000.0 - day_s;
+    CHECK(s.slices.front().t_s <= first);
+    CHECK(s.slices.front().t_s + s.slices.front().width_s > first);  // the day-earlier record is in slice 0
+    CHECK(s.slices.front().ops == 1);
+    CHECK(s.slices.back().t_s <= 1'000'199.0);
+    CHECK(s.slices.back().t_s + s.slices.back().width_s > 1'000'199.0);
+  }
+}
