@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -154,6 +155,16 @@ struct evidence {
     if (list.size() < violation_cap) list.push_back({std::string(op), src.file ? *src.file : std::string(), src.line, std::move(why)});
   }
 };
+
+// A gate's evidence from its lists, in the order given: every list's total counts, and the
+// violations are kept, oldest list first, up to violation_cap. The lists are moved from.
+inline void merge_evidence(gate_result& g, std::initializer_list<evidence*> lists) {
+  for (auto* ev : lists) {
+    g.total_violations += ev->total;
+    for (auto& v : ev->list)
+      if (g.violations.size() < violation_cap) g.violations.push_back(std::move(v));
+  }
+}
 
 // Latencies: the one histogram of core/ (within 1/64, O(1) memory). The gates, scenarios and charts
 // report a quantile as an upper bound: the top of the bucket holding it, in milliseconds.

@@ -598,6 +598,27 @@ TEST_CASE("the load's stats summaries are read silently; an unknown record type 
   CHECK_FALSE(noted(loud, "\"stats\""));
 }
 
+TEST_CASE("merge_evidence: every total counts, the violations are kept in list order up to the cap", "[checks][evidence]") {
+  using checks::detail::evidence;
+  std::string file = "traffic.jsonl";
+  checks::detail::source src{&file, 7};
+  evidence first, second, third;
+  for (int i = 0; i < 40; ++i) first.add("a-" + std::to_string(i), src, "first");
+  for (int i = 0; i < 70; ++i) second.add("b-" + std::to_string(i), src, "second");  // 50 kept of 70
+  third.add("c-0", src, "third");
+  checks::gate_result g;
+  g.total_violations = 1;  // added to, not replaced
+  checks::detail::merge_evidence(g, {&first, &second, &third});
+  CHECK(g.total_violations == 1 + 40 + 70 + 1);
+  REQUIRE(g.violations.size() == checks::violation_cap);
+  CHECK(g.violations.front().op == "a-0");
+  CHECK(g.violations[39].op == "a-39");
+  CHECK(g.violations[40].op == "b-0");
+  CHECK(g.violations.back().op == "b-9");
+  CHECK(g.violations.back().line == 7);
+  CHECK(g.violations.back().file == "traffic.jsonl");
+}
+
 TEST_CASE("timeline: an earlier record shifts the origin; slices stay under the cap however far back it is",
           "[checks][timeline]") {
   using checks::detail::timeline;
