@@ -73,11 +73,7 @@ class gate_a final : public gate_fold {
     g.st = merge_checks(g.checks);
     g.critical = idem_total > 0;
     // evidence: ops first, then journal
-    for (auto* ev : {&op_ev_, &dup_ev_, &journal_ev_}) {
-      g.total_violations += ev->total;
-      for (auto& v : ev->list)
-        if (g.violations.size() < violation_cap) g.violations.push_back(std::move(v));
-    }
+    merge_evidence(g, {&op_ev_, &dup_ev_, &journal_ev_});
     if (ungrouped_) g.notes.push_back(std::to_string(ungrouped_) + " write exchanges carried neither X-Stormgate-Op nor Idempotency-Key");
     g.metrics["idempotency_violations"] = idem_total;
     g.metrics["write_exchanges"] = write_ops_;

@@ -417,11 +417,7 @@ gate_result gate_b::finish() {  // every op has been retired
   g.figure = "max drift " + fmt_num(max_drift) + ", " + std::to_string(chain_ev_.total) + " chain breaks, " +
              std::to_string(nan_ev_.total) + " NaN/Inf, " + std::to_string(neg_ev_.total) + " negative, " +
              std::to_string(digest_ev_.total) + " digest mismatches";
-  for (auto* ev : {&neg_ev_, &nan_ev_, &drift_ev_, &chain_ev_, &digest_ev_}) {
-    g.total_violations += ev->total;
-    for (auto& v : ev->list)
-      if (g.violations.size() < violation_cap) g.violations.push_back(std::move(v));
-  }
+  merge_evidence(g, {&neg_ev_, &nan_ev_, &drift_ev_, &chain_ev_, &digest_ev_});
   if (not_final) g.notes.push_back(std::to_string(not_final) + " agents had no balance read after their last write: not compared");
   g.metrics["max_drift"] = max_drift;
   g.metrics["agents_compared"] = compared;

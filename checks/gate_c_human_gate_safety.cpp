@@ -52,11 +52,7 @@ class gate_c final : public gate_fold {
     g.st = merge_checks(g.checks);
     g.critical = race_ev_.total > 0;
     g.figure = std::to_string(race_ev_.total) + " approval races, " + std::to_string(audit_ev_.total) + " decisions missing from the audit trail";
-    for (auto* ev : {&race_ev_, &audit_ev_}) {
-      g.total_violations += ev->total;
-      for (auto& v : ev->list)
-        if (g.violations.size() < violation_cap) g.violations.push_back(std::move(v));
-    }
+    merge_evidence(g, {&race_ev_, &audit_ev_});
     if (!ctx_.has_journal && decisions_ > 0) g.notes.push_back("audit-trail sub-check SKIP: no journal (--journal or --events-url)");
     g.metrics["approval_races"] = race_ev_.total;
     g.metrics["decisions_missing_from_audit"] = audit_ev_.total;

@@ -264,11 +264,7 @@ gate_result gate_d::finish() {
   g.critical = crash_ev_.total > 0;
   g.figure = std::to_string(crash_ev_.total) + " crashes/5xx during KARMA outage, " + std::to_string(fallback_ev_.total) +
              " missing fallbacks, " + std::to_string(block_ev_.total) + " anomalies blocked, " + std::to_string(ci_ev_.total) + " extreme CI";
-  for (auto* ev : {&crash_ev_, &fallback_ev_, &block_ev_, &ci_ev_}) {
-    g.total_violations += ev->total;
-    for (auto& v : ev->list)
-      if (g.violations.size() < violation_cap) g.violations.push_back(std::move(v));
-  }
+  merge_evidence(g, {&crash_ev_, &fallback_ev_, &block_ev_, &ci_ev_});
   if (ci_out_of_range_) g.notes.push_back(std::to_string(ci_out_of_range_) + " CI values outside [0.3, 0.7] (warning)");
   if (not_flagged_) g.notes.push_back(std::to_string(not_flagged_) + " anomalous consumes answered 2xx without anomaly_detected (the target's threshold may differ; not a violation)");
   g.metrics["crashes_during_outage"] = crash_ev_.total;

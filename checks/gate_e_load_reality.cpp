@@ -28,7 +28,7 @@ class gate_e final : public gate_fold {
         span(r.x->ts_us, traffic_first_, traffic_last_);
         span(r.x->ts_end_us, traffic_first_, traffic_last_);
         if (!ctx_.has_history && !is_karma(r.x->route) && r.x->latency_us >= 0) {
-          traffic_hist_.add(r.x->latency_us);
+          traffic_hist_.record_signed(r.x->latency_us);
           line_.add(r.x->ts_us, r.x->latency_us);
           ++traffic_ops_;
         }
@@ -44,7 +44,7 @@ class gate_e final : public gate_fold {
   static constexpr std::size_t max_processes = 16, max_samples = 1'000'000, max_restarts = 10'000;
   context const& ctx_;
   series* charts_;
-  histogram hist_, traffic_hist_;
+  latency_histogram hist_, traffic_hist_;
   timeline line_;
   std::map<std::string, std::vector<memory_sample>, std::less<>> samples_;  // by process
   std::size_t sample_count_ = 0;
@@ -106,7 +106,7 @@ class gate_e final : public gate_fold {
     if (h.type == "invoke" || h.latency_us < 0) return;
     if (h.f == "restart") return;  // a restart's duration is not a request latency
     ++ops_;
-    hist_.add(h.latency_us);
+    hist_.record_signed(h.latency_us);
     line_.add(h.ts_us, h.latency_us);
   }
 };
@@ -154,9 +154,9 @@ gate_result gate_e::finish() {
     rt.detail = "no run start/stop and no timed records";
   }
   // latency
-  histogram const& h = ops_ ? hist_ : traffic_hist_;
+  latency_histogram const& h = ops_ ? hist_ : traffic_hist_;
   std::uint64_t n = ops_ ? ops_ : traffic_ops_;
-  double p50 = h.quantile_ms(0.5), p95 = h.quantile_ms(0.95), p99 = h.quantile_ms(0.99);
+  double p50 = quantile_ms(h, 0.5), p95 = quantile_ms(h, 0.95), p99 = quantile_ms(h, 0.99);
   sub_check lat{"P95 Latenz < Grenzwert", status::skip, "no latencies"};
   if (n) {
     lat.st = p95 < 500 ? status::pass : p95 < 1000 ? status::warn : status::fail;

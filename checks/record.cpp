@@ -28,69 +28,35 @@ void free_huge(void* p) { std::free(p); }
 
 // ---- histogram / timeline ------------------------------------------------------------------
 
-void histogram::add(std::int64_t us) {
-  std::uint64_t v = us < 1 ? 1 : static_cast<std::uint64_t>(us);
-  int e = 63 - __builtin_clzll(v);
-  int idx;
-  if (e < 4) {
-    idx = static_cast<int>(v);  // 1..15 exact
-  } else {
-    int m = static_cast<int>((v >> (e - 4)) & (sub - 1));
-    idx = (e - 3) * sub + m;
-  }
-  if (idx >= static_cast<int>(b_.size())) idx = static_cast<int>(b_.size()) - 1;
-  ++b_[static_cast<std::size_t>(idx)];
-  ++n_;
-}
-
-void histogram::merge(histogram const& o) {
-  for (std::size_t i = 0; i < b_.size(); ++i) b_[i] += o.b_[i];
-  n_ += o.n_;
-}
-
-double histogram::quantile_ms(double q) const {
-  if (n_ == 0) return 0;
-  auto want = static_cast<std::uint64_t>(std::ceil(q * static_cast<double>(n_)));
-  if (want == 0) want = 1;
-  std::uint64_t seen = 0;
-  for (std::size_t i = 0; i < b_.size(); ++i) {
-    seen += b_[i];
-    if (seen >= want) {
-      int idx = static_cast<int>(i);
-      double upper;
-      if (idx < sub) {
-        upper = idx;
-      } else {
-        int e = idx / sub + 3;
-        int m = idx % sub;
-        // bucket [ (16+m) << (e-4), (17+m) << (e-4) ): report its upper edge
-        upper = std::ldexp(static_cast<double>(sub + m + 1), e - 4);
-      }
-      return upper / 1000.0;
-    }
-  }
-  return 0;
-}
-
 void timeline::add(std::int64_t ts_us, std::int64_t latency_us) {
   if (ts_us <= 0) return;
   if (start_us_ < 0) start_us_ = ts_us;
   if (ts_us < start_us_) {
-    // an earlier record of another file: shift the origin left by whole slices
+    // an earlier record of another file: shift the origin left by whole slices, widening them first
+    // when that would pass the cap (pairs counted from the new origin, as the loop below pairs them)
     auto shift = (start_us_ - ts_us + width_us_ - 1) / width_us_;
-    slices_.insert(slices_.begin(), static_cast<std::size_t>(std::min<std::int64_t>(shift, 100000)), histogram{});
+    while (static_cast<std::int64_t>(slices_.size()) + shift > max_slices) {
+      auto odd = static_cast<std::size_t>(shift % 2);
+      std::vector<latency_histogram> merged((slices_.size() + odd + 1) / 2);
+      for (std::size_t k = 0; k < slices_.size(); ++k) merged[(k + odd) / 2].merge(slices_[k]);
+      slices_.swap(merged);
+      start_us_ -= static_cast<std::int64_t>(odd) * width_us_;
+      width_us_ *= 2;
+      shift /= 2;
+    }
+    slices_.insert(slices_.begin(), static_cast<std::size_t>(shift), latency_histogram{});
     start_us_ -= shift * width_us_;
   }
   auto i = static_cast<std::size_t>((ts_us - start_us_) / width_us_);
-  while (i >= 240) {
-    std::vector<histogram> merged((slices_.size() + 1) / 2);
+  while (i >= static_cast<std::size_t>(max_slices)) {
+    std::vector<latency_histogram> merged((slices_.size() + 1) / 2);
     for (std::size_t k = 0; k < slices_.size(); ++k) merged[k / 2].merge(slices_[k]);
     slices_.swap(merged);
     width_us_ *= 2;
     i = static_cast<std::size_t>((ts_us - start_us_) / width_us_);
   }
   if (slices_.size() <= i) slices_.resize(i + 1);
-  slices_[i].add(latency_us);
+  slices_[i].record_signed(latency_us);
 }
 
 void timeline::fill(series& out, std::int64_t origin_us) const {
@@ -100,9 +66,9 @@ void timeline::fill(series& out, std::int64_t origin_us) const {
     s.t_s = static_cast<double>(start_us_ + static_cast<std::int64_t>(i) * width_us_ - origin_us) / 1e6;
     s.width_s = static_cast<double>(width_us_) / 1e6;
     s.ops = slices_[i].count();
-    s.p50_ms = slices_[i].quantile_ms(0.50);
-    s.p95_ms = slices_[i].quantile_ms(0.95);
-    s.p99_ms = slices_[i].quantile_ms(0.99);
+    s.p50_ms = quantile_ms(slices_[i], 0.50);
+    s.p95_ms = quantile_ms(slices_[i], 0.95);
+    s.p99_ms = quantile_ms(slices_[i], 0.99);
     out.slices.push_back(s);
   }
 }

@@ -36,7 +36,7 @@ class scenarios final : public scenario_fold {
     bool started = false, stopped = false, skipped = false;
     std::string skip_reason;
     std::int64_t start_us = 0, stop_us = 0, first_us = 0, last_us = 0;
-    histogram hist;
+    latency_histogram hist;
     std::uint64_t ops = 0, ok = 0, fail = 0, info = 0;
     struct cause_tally {
       std::uint64_t n = 0;
@@ -90,7 +90,7 @@ class scenarios final : public scenario_fold {
     }
     if (h.type == "invoke") return;
     ++st.ops;
-    if (h.latency_us >= 0 && h.f != "restart") st.hist.add(h.latency_us);
+    if (h.latency_us >= 0 && h.f != "restart") st.hist.record_signed(h.latency_us);
     if (h.type == "ok") ++st.ok;
     else if (h.type == "fail") ++st.fail;
     else ++st.info;
@@ -212,7 +212,7 @@ std::vector<scenario_result> scenarios::finish(std::map<std::string, gate_result
     std::int64_t from = st.start_us ? st.start_us : st.first_us, to = st.stop_us ? st.stop_us : st.last_us;
     r.duration_s = to > from ? static_cast<double>(to - from) / 1e6 : 0;
     r.throughput = r.duration_s > 0 ? static_cast<double>(st.ops) / r.duration_s : 0;
-    r.p95_ms = st.hist.quantile_ms(0.95);
+    r.p95_ms = quantile_ms(st.hist, 0.95);
     for (auto const& [e, t] : st.causes) r.errors.push_back(e + " x" + std::to_string(t.n) + " (first: " + t.first_op + ")");
     r.metrics["unexplained_errors"] = st.unexplained;
     r.metrics["expected_failures"] = st.expected;
@@ -220,8 +220,8 @@ std::vector<scenario_result> scenarios::finish(std::map<std::string, gate_result
     r.metrics["ok"] = st.ok;
     r.metrics["fail"] = st.fail;
     r.metrics["info"] = st.info;
-    r.metrics["p50_latency"] = st.hist.quantile_ms(0.5);
-    r.metrics["p99_latency"] = st.hist.quantile_ms(0.99);
+    r.metrics["p50_latency"] = quantile_ms(st.hist, 0.5);
+    r.metrics["p99_latency"] = quantile_ms(st.hist, 0.99);
     auto inv = [&](std::string name, bool ok, std::string detail) {
       r.invariants.push_back({std::move(name), ok ? status::pass : status::fail, std::move(detail)});
     };

@@ -111,8 +111,8 @@ driver::driver(asio::io_context& ioc, options opt, config::target_profile profil
   params_.has_admin = admin_.enabled();
   params_.can_restart = !opt_.restart_command.empty();
   base_ = net::parse_url(opt_.base_url, "--base-url").value();
-  scenario_hist_ = std::make_unique<histogram>();
-  slice_hist_ = std::make_unique<histogram>();
+  scenario_hist_ = std::make_unique<core::latency_histogram>();
+  slice_hist_ = std::make_unique<core::latency_histogram>();
   tty_ = ::isatty(2) != 0;
 }
 
@@ -456,7 +456,7 @@ asio::awaitable<void> driver::run_scenario(scenario_plan const& plan) {
   record(std::move(stop));
 }
 
-void driver::write_stats(std::string const& scope, histogram const& h, std::int64_t from_us, std::int64_t to_us,
+void driver::write_stats(std::string const& scope, core::latency_histogram const& h, std::int64_t from_us, std::int64_t to_us,
                          std::uint64_t ok, std::uint64_t fail, std::uint64_t info) {
   double secs = std::max(1e-6, static_cast<double>(to_us - from_us) / 1e6);
   json::object s{{"type", "stats"},

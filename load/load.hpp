@@ -59,33 +59,6 @@ struct options {
 // Runs the load; returns the exit code (0 ran, 64 usage/config, 69 target unreachable, 70 internal).
 int run(options const& opt);
 
-// ---- latency histogram ----------------------------------------------------------------
-// Log-linear buckets (HdrHistogram-style): exact below 128 µs, then 64 sub-buckets per power of two,
-// so a value is kept within 1/64 (~2 significant digits). Fixed size, whatever the run length.
-class histogram {
- public:
-  static constexpr int sub_bits = 6;
-  static constexpr std::size_t bucket_count = 128 + 57 * 64;
-  void record(std::uint64_t value_us);
-  void merge(histogram const& other);
-  void reset();
-  std::uint64_t count() const { return count_; }
-  std::uint64_t max() const { return max_; }
-  std::uint64_t min() const { return count_ ? min_ : 0; }
-  // The value at quantile q in [0, 1] (a bucket's midpoint; max for q == 1).
-  std::uint64_t percentile(double q) const;
-  static std::size_t index_of(std::uint64_t v);
-  static std::uint64_t lowest_of(std::size_t index);
-  static std::uint64_t highest_of(std::size_t index);
-  static constexpr std::size_t memory_bytes() { return sizeof(histogram); }
-
- private:
-  std::array<std::uint64_t, bucket_count> counts_{};
-  std::uint64_t count_ = 0;
-  std::uint64_t max_ = 0;
-  std::uint64_t min_ = ~std::uint64_t(0);
-};
-
 // ---- plans: what a scenario sends, computed purely from (scenario, profile, seed, …) ------
 
 // One logical operation. `value` holds the request's fields in SPEC words (agent_id, amount, …);

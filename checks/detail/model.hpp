@@ -6,6 +6,7 @@
 #include "checks/detail/line_shapes.hpp"
 #include "config/config.hpp"
 #include "core/jsonl.hpp"
+#include "core/latency_histogram.hpp"
 
 #include <boost/json.hpp>
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -154,28 +156,31 @@ struct evidence {
   }
 };
 
-// Latency histogram: 16 sub-buckets per power of two over microseconds, O(1) memory.
-class histogram {
- public:
-  void add(std::int64_t us);
-  void merge(histogram const& o);
-  std::uint64_t count() const { return n_; }
-  double quantile_ms(double q) const;
- private:
-  static constexpr int sub = 16;
-  std::array<std::uint32_t, 40 * sub> b_{};
-  std::uint64_t n_ = 0;
-};
+// A gate's evidence from its lists, in the order given: every list's total counts, and the
+// violations are kept, oldest list first, up to violation_cap. The lists are moved from.
+inline void merge_evidence(gate_result& g, std::initializer_list<evidence*> lists) {
+  for (auto* ev : lists) {
+    g.total_violations += ev->total;
+    for (auto& v : ev->list)
+      if (g.violations.size() < violation_cap) g.violations.push_back(std::move(v));
+  }
+}
+
+// Latencies: the one histogram of core/ (within 1/64, O(1) memory). The gates, scenarios and charts
+// report a quantile as an upper bound: the top of the bucket holding it, in milliseconds.
+using core::latency_histogram;
+inline double quantile_ms(latency_histogram const& h, double q) { return static_cast<double>(h.percentile_upper(q)) / 1000.0; }
 
 // Time-sliced histograms for the charts; slices double in width to stay under a cap.
 class timeline {
  public:
   void add(std::int64_t ts_us, std::int64_t latency_us);
   void fill(series& out, std::int64_t origin_us) const;
+  static constexpr std::int64_t max_slices = 240;
  private:
   std::int64_t start_us_ = -1;
   std::int64_t width_us_ = 1'000'000;
-  std::vector<histogram> slices_;
+  std::vector<latency_histogram> slices_;
 };
 
 // A map from strings, looked up by string_view without a copy. Its order is the hash's: iterate

@@ -1,6 +1,7 @@
 // The driver runs plans on one io thread: lanes of ops as coroutines, the history, the latency
 // statistics, the faults a scenario set, the progress line and the memory samples.
 #pragma once
+#include "core/latency_histogram.hpp"
 #include "load/detail/history_writer.hpp"
 #include "load/detail/http_client.hpp"
 #include "load/load.hpp"
@@ -89,7 +90,7 @@ class driver {
   void record(boost::json::object rec);
   void note_latency(std::uint64_t us, std::string const& type, std::string const& cause);
   std::string cause_of(http_result const& r) const;
-  void write_stats(std::string const& scope, histogram const& h, std::int64_t from_us, std::int64_t to_us,
+  void write_stats(std::string const& scope, core::latency_histogram const& h, std::int64_t from_us, std::int64_t to_us,
                    std::uint64_t ok, std::uint64_t fail, std::uint64_t info);
   void end_slice();
   void clear_faults();
@@ -120,7 +121,7 @@ class driver {
   std::uint64_t planned_ops_ = 0, scenario_ops_done_ = 0;
 
   // statistics: per scenario and per slice
-  std::unique_ptr<histogram> scenario_hist_, slice_hist_;
+  std::unique_ptr<core::latency_histogram> scenario_hist_, slice_hist_;
   boost::asio::steady_timer tick_timer_, sample_timer_;
   std::uint64_t sc_ok_ = 0, sc_fail_ = 0, sc_info_ = 0;
   std::uint64_t sl_ok_ = 0, sl_fail_ = 0, sl_info_ = 0;

@@ -597,3 +597,64 @@ TEST_CASE("the load's stats summaries are read silently; an unknown record type 
   CHECK(noted(loud, "\"teleport\" not read by the checker"));
   CHECK_FALSE(noted(loud, "\"stats\""));
 }
+
+TEST_CASE("merge_evidence: every total counts, the violations are kept in list order up to the cap", "[checks][evidence]") {
+  using checks::detail::evidence;
+  std::string file = "traffic.jsonl";
+  checks::detail::source src{&file, 7};
+  evidence first, second, third;
+  for (int i = 0; i < 40; ++i) first.add("a-" + std::to_string(i), src, "first");
+  for (int i = 0; i < 70; ++i) second.add("b-" + std::to_string(i), src, "second");  // 50 kept of 70
+  third.add("c-0", src, "third");
+  checks::gate_result g;
+  g.total_violations = 1;  // added to, not replaced
+  checks::detail::merge_evidence(g, {&first, &second, &third});
+  CHECK(g.total_violations == 1 + 40 + 70 + 1);
+  REQUIRE(g.violations.size() == checks::violation_cap);
+  CHECK(g.violations.front().op == "a-0");
+  CHECK(g.violations[39].op == "a-39");
+  CHECK(g.violations[40].op == "b-0");
+  CHECK(g.violations.back().op == "b-9");
+  CHECK(g.violations.back().line == 7);
+  CHECK(g.violations.back().file == "traffic.jsonl");
+}
+
+TEST_CASE("timeline: an earlier record shifts the origin; slices stay under the cap however far back it is",
+          "[checks][timeline]") {
+  using checks::detail::timeline;
+  auto total_ops = [](checks::series const& s) {
+    std::uint64_t n = 0;
+    for (auto const& sl : s.slices) n += sl.ops;
+    return n;
+  };
+  {
+    timeline t;
+    t.add(100'000'000, 10'000);  // t = 100 s
+    t.add(95'500'000, 20'000);   // 4.5 s earlier: 5 whole slices of 1 s to the left
+    checks::series s;
+    t.fill(s, 0);
+    REQUIRE(s.slices.size() == 6);
+    CHECK(s.slices.front().t_s == Approx(95.0));
+    CHECK(s.slices.front().width_s == Approx(1.0));
+    CHECK(s.slices.front().ops == 1);
+    CHECK(s.slices.back().ops == 1);
+    CHECK(s.slices.front().p95_ms >= 20.0);
+    CHECK(s.slices.front().p95_ms < 20.0 * (1 + 1.0 / 64));
+  }
+  {
+    timeline t;
+    for (int i = 0; i < 200; ++i) t.add(1'000'000'000'000 + i * 1'000'000LL, 1000);  // 200 s, 1 s slices
+    t.add(1'000'000'000'000 - 86'400'000'000LL, 5000);                              // a day earlier
+    t.add(1'000'000'000'000 + 199'000'000LL, 1000);
+    checks::series s;
+    t.fill(s, 0);
+    CHECK(s.slices.size() <= static_cast<std::size_t>(timeline::max_slices));
+    CHECK(total_ops(s) == 202);
+    double day_s = 86'400.0, first = 1'000'000.0 - day_s;
+    CHECK(s.slices.front().t_s <= first);
+    CHECK(s.slices.front().t_s + s.slices.front().width_s > first);  // the day-earlier record is in slice 0
+    CHECK(s.slices.front().ops == 1);
+    CHECK(s.slices.back().t_s <= 1'000'199.0);
+    CHECK(s.slices.back().t_s + s.slices.back().width_s > 1'000'199.0);
+  }
+}

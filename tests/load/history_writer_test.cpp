@@ -40,6 +40,36 @@ TEST_CASE("history writer: run records have plain numbers, v first", "[load][his
   CHECK(line == R"({"v":1,"type":"run","duration_s":1800,"rate":0,"skill_level":1,"amount":1.18,"elapsed_s":61.877001,"bad":null})");
 }
 
+TEST_CASE("history writer: strings go through the one JSON string writer: escaped, invalid UTF-8 repaired",
+          "[load][history]") {
+  test::temp_dir dir;
+  auto path = dir.file("h.jsonl");
+  std::string bad = "ok \xff\xfe end";         // bytes that are not UTF-8
+  std::string ctl = "tab\tquote\"nl\n\x01";   // escapes
+  std::string good = "K\xc3\xa4se \xe2\x82\xac";  // valid UTF-8 stays as it is
+  {
+    auto w = load::history_writer::open(path);
+    REQUIRE(w);
+    std::unique_ptr<load::history_writer> h(*w);
+    h->write(json::object{{"type", "fail"}, {"error", bad}, {"why", ctl}, {"name", good}, {"k\xff", 1}});
+  }
+  std::ifstream in(path);
+  std::string line;
+  REQUIRE(std::getline(in, line));
+  std::string expect;
+  core::append_json_string(expect, bad);
+  CHECK(line.find(expect) != std::string::npos);
+  std::string err;
+  auto v = core::parse_json(line, err);
+  INFO(line << " " << err);
+  REQUIRE(v);
+  auto const& o = v->as_object();
+  CHECK(o.at("error").as_string() == "ok \xef\xbf\xbd\xef\xbf\xbd end");  // each bad byte a U+FFFD
+  CHECK(o.at("why").as_string() == ctl);
+  CHECK(o.at("name").as_string() == good);
+  CHECK(o.contains("k\xef\xbf\xbd"));
+}
+
 TEST_CASE("history writer: a .zst history holds every line written before a flush", "[load][history][zstd]") {
   test::temp_dir dir;
   auto path = dir.file("h.jsonl.zst");

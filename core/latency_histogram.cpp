@@ -1,12 +1,12 @@
-#include "load/load.hpp"
+#include "core/latency_histogram.hpp"
 
 #include <algorithm>
 #include <bit>
 #include <cmath>
 
-namespace stormgate::load {
+namespace stormgate::core {
 
-std::size_t histogram::index_of(std::uint64_t v) {
+std::size_t latency_histogram::index_of(std::uint64_t v) {
   if (v < 128) return static_cast<std::size_t>(v);
   int e = 63 - std::countl_zero(v);  // >= 7
   int shift = e - sub_bits;
@@ -14,14 +14,14 @@ std::size_t histogram::index_of(std::uint64_t v) {
   return 128 + static_cast<std::size_t>(e - 7) * 64 + static_cast<std::size_t>(sub - 64);
 }
 
-std::uint64_t histogram::lowest_of(std::size_t index) {
+std::uint64_t latency_histogram::lowest_of(std::size_t index) {
   if (index < 128) return index;
   std::size_t e = (index - 128) / 64 + 7;
   std::uint64_t sub = (index - 128) % 64 + 64;
   return sub << (e - sub_bits);
 }
 
-std::uint64_t histogram::highest_of(std::size_t index) {
+std::uint64_t latency_histogram::highest_of(std::size_t index) {
   if (index < 128) return index;
   std::size_t e = (index - 128) / 64 + 7;
   std::uint64_t sub = (index - 128) % 64 + 64;
@@ -29,37 +29,46 @@ std::uint64_t histogram::highest_of(std::size_t index) {
   return (sub << (e - sub_bits)) + (width - 1);
 }
 
-void histogram::record(std::uint64_t v) {
+void latency_histogram::record(std::uint64_t v) {
   ++counts_[index_of(v)];
   ++count_;
   max_ = std::max(max_, v);
   min_ = std::min(min_, v);
 }
 
-void histogram::merge(histogram const& o) {
+void latency_histogram::merge(latency_histogram const& o) {
   for (std::size_t i = 0; i < bucket_count; ++i) counts_[i] += o.counts_[i];
   count_ += o.count_;
   max_ = std::max(max_, o.max_);
   min_ = std::min(min_, o.min_);
 }
 
-void histogram::reset() { *this = histogram{}; }
+void latency_histogram::reset() { *this = latency_histogram{}; }
 
-std::uint64_t histogram::percentile(double q) const {
-  if (count_ == 0) return 0;
-  if (q >= 1.0) return max_;
+std::size_t latency_histogram::bucket_of_rank(double q) const {
   q = std::max(q, 0.0);
   auto rank = static_cast<std::uint64_t>(std::ceil(q * static_cast<double>(count_)));
   rank = std::max<std::uint64_t>(rank, 1);
   std::uint64_t seen = 0;
   for (std::size_t i = 0; i < bucket_count; ++i) {
     seen += counts_[i];
-    if (seen >= rank) {
-      std::uint64_t mid = lowest_of(i) + (highest_of(i) - lowest_of(i)) / 2;
-      return std::clamp(mid, min(), max_);
-    }
+    if (seen >= rank) return i;
   }
-  return max_;
+  return index_of(max_);
 }
 
-}  // namespace stormgate::load
+std::uint64_t latency_histogram::percentile(double q) const {
+  if (count_ == 0) return 0;
+  if (q >= 1.0) return max_;
+  auto i = bucket_of_rank(q);
+  std::uint64_t mid = lowest_of(i) + (highest_of(i) - lowest_of(i)) / 2;
+  return std::clamp(mid, min(), max_);
+}
+
+std::uint64_t latency_histogram::percentile_upper(double q) const {
+  if (count_ == 0) return 0;
+  if (q >= 1.0) return max_;
+  return std::min(highest_of(bucket_of_rank(q)), max_);
+}
+
+}  // namespace stormgate::core

@@ -1,11 +1,13 @@
-#include "load/load.hpp"
+#include "core/latency_histogram.hpp"
 #include "tests/support/catch.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
-using stormgate::load::histogram;
+using histogram = stormgate::core::latency_histogram;
 
-TEST_CASE("histogram keeps values within 1/64 and buckets are contiguous", "[load][histogram]") {
+TEST_CASE("histogram keeps values within 1/64 and buckets are contiguous", "[core][histogram]") {
   for (std::uint64_t v : {0ull, 1ull, 127ull, 128ull, 129ull, 1000ull, 4095ull, 65537ull, 1234567ull, 987654321ull,
                           (1ull << 40) + 12345ull, ~0ull}) {
     auto i = histogram::index_of(v);
@@ -19,7 +21,7 @@ TEST_CASE("histogram keeps values within 1/64 and buckets are contiguous", "[loa
   for (std::size_t i = 1; i < histogram::bucket_count; ++i) REQUIRE(histogram::lowest_of(i) == histogram::highest_of(i - 1) + 1);
 }
 
-TEST_CASE("histogram percentiles match the exact ones within 2 %", "[load][histogram]") {
+TEST_CASE("histogram percentiles match the exact ones within 2 %", "[core][histogram]") {
   struct row {
     char const* name;
     std::uint64_t (*gen)(std::uint64_t);
@@ -45,6 +47,15 @@ TEST_CASE("histogram percentiles match the exact ones within 2 %", "[load][histo
         INFO("q " << q << " exact " << exact << " got " << got);
         CHECK(std::fabs(static_cast<double>(got) - static_cast<double>(exact)) <= 0.02 * static_cast<double>(exact) + 1);
       }
+      for (double q : {0.5, 0.9, 0.95, 0.99, 0.999}) {
+        // the checker's figure: an upper bound, at most one bucket above the exact value
+        auto exact = all[static_cast<std::size_t>(std::ceil(q * all.size())) - 1];
+        auto upper = h.percentile_upper(q);
+        INFO("q " << q << " exact " << exact << " upper " << upper);
+        CHECK(upper >= exact);
+        CHECK(static_cast<double>(upper - exact) <= static_cast<double>(exact) / 64.0);
+        CHECK(upper <= h.max());
+      }
       CHECK(h.percentile(1.0) == all.back());
       CHECK(h.max() == all.back());
       CHECK(h.count() == all.size());
@@ -52,7 +63,7 @@ TEST_CASE("histogram percentiles match the exact ones within 2 %", "[load][histo
   }
 }
 
-TEST_CASE("histogram memory does not grow with the number of values", "[load][histogram]") {
+TEST_CASE("histogram memory does not grow with the number of values", "[core][histogram]") {
   histogram h;
   auto before = histogram::memory_bytes();
   for (std::uint64_t i = 0; i < 5'000'000; ++i) h.record((i * 2654435761u) % 50'000'000);
@@ -66,4 +77,27 @@ TEST_CASE("histogram memory does not grow with the number of values", "[load][hi
   h.reset();
   CHECK(h.count() == 0);
   CHECK(h.percentile(0.99) == 0);
+  CHECK(h.percentile_upper(0.99) == 0);
+}
+
+TEST_CASE("histogram: exact below 128 us, a negative latency counts as 0", "[core][histogram]") {
+  histogram h;
+  for (std::int64_t v : {-5, 0, 3, 3, 100}) h.record_signed(v);
+  CHECK(h.count() == 5);
+  CHECK(h.min() == 0);
+  CHECK(h.percentile(0.2) == 0);  // -5 and 0 are both 0
+  CHECK(h.percentile(0.4) == 0);
+  CHECK(h.percentile(0.6) == 3);
+  CHECK(h.percentile_upper(0.8) == 3);
+  CHECK(h.percentile_upper(0.99) == 100);
+  // 20 000 us lies in a bucket 256 wide: the upper figure is its top, the midpoint inside it
+  histogram w;
+  for (int i = 0; i < 10; ++i) w.record(20000);
+  w.record(30000);
+  CHECK(w.percentile_upper(0.5) == histogram::highest_of(histogram::index_of(20000)));
+  CHECK(w.percentile_upper(0.5) > 20000);
+  CHECK(w.percentile_upper(0.5) - 20000 < 20000 / 64);
+  CHECK(w.percentile(0.5) >= histogram::lowest_of(histogram::index_of(20000)));
+  CHECK(w.percentile(0.5) <= histogram::highest_of(histogram::index_of(20000)));
+  CHECK(w.percentile_upper(1.0) == 30000);
 }
