@@ -24,13 +24,7 @@ TMP=$(mktemp -d /tmp/stormgate-flame-XXXXXX)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$TMP"; }
 trap cleanup EXIT
-wait_line() {  # FILE PATTERN -> the URL of the first matching "listening" line
-  for _ in $(seq 100); do
-    if grep -q "$2" "$1" 2>/dev/null; then grep "$2" "$1" | head -1 | awk '{print $3}'; return; fi
-    sleep 0.1
-  done
-  echo "timeout waiting for $2 in $1" >&2; cat "$1" >&2; exit 70
-}
+source "$(dirname "$0")/common.sh"
 
 "$BIN" backend --listen 127.0.0.1:0 --journal "$TMP/credits.jsonl" --fsync never >"$TMP/backend.out" 2>&1 &
 PIDS+=("$!")

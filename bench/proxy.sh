@@ -36,15 +36,7 @@ PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$TMP"; }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-wait_line() {  # FILE PATTERN -> the URL of the first matching "listening" line
-  for _ in $(seq 100); do
-    if grep -q "$2" "$1" 2>/dev/null; then grep "$2" "$1" | head -1 | awk '{print $3}'; return; fi
-    sleep 0.1
-  done
-  echo "timeout waiting for $2 in $1" >&2; cat "$1" >&2; exit 70
-}
-wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return; sleep 0.1; done; echo "port $1 never opened" >&2; exit 70; }
+source "$(dirname "$0")/common.sh"
 
 # --- the upstream: the reference backend ------------------------------------------------------
 "$BIN" backend --listen 127.0.0.1:0 --journal "$TMP/credits.jsonl" --fsync never >"$TMP/backend.out" 2>&1 &
@@ -81,25 +73,7 @@ SG_PID=${SG_PIDS[stormgate]}
 
 # --- nginx (access log on, buffered; one worker) -------------------------------------------------
 NGINX_PORT=$(free_port)
-cat >"$TMP/nginx.conf" <<NGX
-worker_processes 1;
-daemon off;
-pid $TMP/nginx.pid;
-error_log $TMP/nginx-error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log $TMP/nginx-access.log combined buffer=64k flush=1s;
-  upstream backend { server 127.0.0.1:$BACKEND_PORT; keepalive 256; }
-  server {
-    listen 127.0.0.1:$NGINX_PORT;
-    location / {
-      proxy_pass http://backend;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-    }
-  }
-}
-NGX
+write_nginx_conf "$TMP" "$NGINX_PORT" "$BACKEND_PORT"
 "$NGINX" -c "$TMP/nginx.conf" -p "$TMP" >"$TMP/nginx.out" 2>&1 &
 NGINX_PID=$!; PIDS+=("$NGINX_PID")
 wait_port "$NGINX_PORT"
