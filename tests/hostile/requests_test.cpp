@@ -194,7 +194,7 @@ TEST_CASE("hostile bodies: non-UTF-8 - NUL - 1e400 - NaN - Infinity - -0 - deep 
       {"amount \"NaN\" (string)", body("\"NaN\""), 422},
       {"amount \"Infinity\" (string)", body("\"Infinity\""), 422},
       {"amount -0", body("-0"), 422},
-      {"amount 1e308 (x10 by the fault: overflows)", body("1e308"), 422},
+      {"amount 1e308 (x10 by the fault would overflow: the mutate is skipped, sent as is)", body("1e308"), 400},
       {"amount 1 (x10 by the fault: 10 applied)", body("1"), 200},
       {"invalid UTF-8 in a string", std::string(R"({"agent_id":"h)") + "\xff\xfe" + R"(","amount":1,"reason":"r"})", 422},
       {"raw NUL byte in a string", std::string(R"({"agent_id":"h1","amount":1,"reason":"a)") + std::string(1, '\0') + "b\"}", 422},
