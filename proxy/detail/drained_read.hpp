@@ -29,6 +29,7 @@
 #include <boost/asio/detail/reactor.hpp>
 #include <boost/asio/detail/reactor_op.hpp>
 #include <boost/asio/detail/socket_ops.hpp>
+#include <boost/asio/recycling_allocator.hpp>
 #include <cerrno>
 #include <sys/socket.h>
 #include <utility>
@@ -84,9 +85,23 @@ class read_op : public asio::detail::reactor_op {
     Handler handler(std::move(o->handler_));
     error_code ec = o->ec_;
     std::size_t n = o->bytes_transferred_;
-    delete o;
+    destroy(o);
     if (owner) handler(ec, n);
   }
+
+ public:
+  // The memory comes from the thread's recycled blocks, as Asio's own operations do: no malloc per read.
+  using allocator = asio::recycling_allocator<read_op>;
+  static read_op* make(int fd, asio::mutable_buffer b, Handler h) {
+    auto* p = allocator().allocate(1);
+    return new (p) read_op(fd, b, std::move(h));
+  }
+  static void destroy(read_op* o) {
+    o->~read_op();
+    allocator().deallocate(o, 1);
+  }
+
+ private:
 
   int fd_;
   asio::mutable_buffer buf_;
@@ -113,7 +128,7 @@ void async_read_drained(boost::asio::basic_stream_socket<Protocol, Executor>& s,
       });
   }
   auto& reactor = asio::use_service<asio::detail::reactor>(asio::query(s.get_executor(), asio::execution::context));
-  auto* op = new drained::read_op<std::decay_t<Handler>>(impl.socket_, b, std::forward<Handler>(handler));
+  auto* op = drained::read_op<std::decay_t<Handler>>::make(impl.socket_, b, std::forward<Handler>(handler));
   reactor.start_op(asio::detail::reactor::read_op, impl.socket_, impl.reactor_data_, op, false, true);
 }
 
