@@ -3,6 +3,7 @@
 #include "checks/checks.hpp"
 #include "core/error.hpp"
 #include "net/net.hpp"
+#include "scenarios/scenarios.hpp"
 
 #include <cstdio>
 #include <filesystem>
@@ -89,6 +90,7 @@ int run(check_flags& f) {
     f.opts.journal = fetched;
     f.opts.journal_label = f.events_url;
   }
+  f.opts.scenarios = scenarios::check_catalog();
   auto rep = checks::run_check(f.opts);
   if (!fetched.empty()) std::filesystem::remove(fetched);
   if (!rep) throw core::failure(rep.error());

@@ -1,6 +1,7 @@
 // `stormgate load`: the playbook's scenarios and the soak against a target, with a history.
 #include "app/commands.hpp"
 #include "load/load.hpp"
+#include "scenarios/scenarios.hpp"
 
 #include <charconv>
 #include <memory>
@@ -14,10 +15,11 @@ void add_load_commands(CLI::App& app, int& exit_code) {
   cmd->add_option("--target", opt->target, "target profile: reference, brain or a TOML file")->capture_default_str();
   cmd->add_option("--base-url", opt->base_url, "where requests go (the proxy's credits route); default: the profile's");
   cmd->add_option("--admin-url", opt->admin_url, "the proxy's admin API (faults); without it, fault scenarios are SKIP");
-  cmd->add_option("--scenario", opt->scenarios,
-                  "credit_storm, synergy_anti_gaming, approval_race, karma_blackout, ml_chaos, crash_replay or soak "
-                  "(repeatable; default: the six scenarios)");
-  cmd->add_flag("--full", opt->full, "the six scenarios, then the soak for --duration");
+  opt->catalog = scenarios::load_catalog();
+  std::string ids;
+  for (auto const& s : opt->catalog) ids += std::string(s.id) + ", ";
+  cmd->add_option("--scenario", opt->scenarios, ids + "or soak (repeatable; default: the playbook's scenarios)");
+  cmd->add_flag("--full", opt->full, "the playbook's scenarios, then the soak for --duration");
   cmd->add_option("--concurrency", opt->concurrency, "parallel workers (connections)")
       ->envname("LIVE_TEST_CONCURRENCY")
       ->capture_default_str();

@@ -205,6 +205,7 @@ core::result<void> read_file(pass_state& ps, parser_pair& parsers, log_kind kind
 
 core::result<check_report> run_check(check_options const& opts) {
   if (opts.traffic.empty()) return core::usage_error("--traffic", "at least one traffic log is needed");
+  if (opts.scenarios.empty()) return core::error{"check_options::scenarios", "no scenarios to judge", core::exit_internal};
   auto profile = config::load_target(opts.target);
   if (!profile) return profile.error();
   pass_state ps;
@@ -217,7 +218,7 @@ core::result<check_report> run_check(check_options const& opts) {
   ps.gates.push_back(make_gate_d(ps.ctx, &ps.report.charts));
   ps.gates.push_back(make_gate_e(ps.ctx, &ps.report.charts));
   ps.gate_errors.resize(ps.gates.size());
-  ps.scen = make_scenarios(ps.ctx);
+  ps.scen = make_scenarios(ps.ctx, opts.scenarios);
 
   parser_pair parsers{record_parser(ps.ctx), record_parser(ps.ctx)};
   for (auto const& f : expand_traffic(opts.traffic))
@@ -234,8 +235,6 @@ core::result<check_report> run_check(check_options const& opts) {
 
   retire_ops(ps, true);
   auto& rep = ps.report;
-  static char const* ids[] = {"A", "B", "C", "D", "E"};
-  static char const* names[] = {"Event Integrity", "Projection Integrity", "Human Gate Safety", "Failure Safety", "Load Reality"};
   for (std::size_t i = 0; i < ps.gates.size(); ++i) {
     gate_result g;
     if (ps.gate_errors[i].empty()) {
@@ -247,8 +246,8 @@ core::result<check_report> run_check(check_options const& opts) {
     }
     if (!ps.gate_errors[i].empty()) {
       g = gate_result{};
-      g.id = ids[i];
-      g.name = names[i];
+      g.id = key(all_gates[i]);
+      g.name = label(all_gates[i]);
       g.st = status::unknown;
       g.figure = "unknown";
       g.notes.push_back(ps.gate_errors[i]);
@@ -279,7 +278,7 @@ core::result<check_report> run_check(check_options const& opts) {
   rep.test_config["inputs"] = std::move(in);
   if (!ps.ctx.has_journal) rep.notes.push_back("no journal given: journal sub-checks of gates A, B and C are SKIP");
   if (!ps.ctx.has_history) rep.notes.push_back("no history given: scenarios are SKIP, gate E uses traffic latencies");
-  decide(rep);
+  decide(rep, opts.scenarios.size());
   stamp(rep);
   return rep;
 }

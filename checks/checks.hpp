@@ -7,8 +7,10 @@
 #include <boost/json/object.hpp>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace stormgate::checks {
@@ -24,12 +26,32 @@ struct violation {
   std::string why;
 };
 
-// A gate's sub-check (a checkbox of the report template): its own status and a one-line detail.
+// The playbook's gates, and their sub-checks (the checkboxes of the report template). Code names them
+// by these ids; their labels (the playbook's words, which the reports show) are in one table,
+// checks/labels.cpp.
+enum class gate_id { A, B, C, D, E };
+enum class check_id {
+  idempotency_key, no_duplicate_events, schema_version, correlation_ids,               // A
+  balance_sum, balance_chain, no_nan, no_negative_balance, no_replay_drift,            // B
+  approval_serialised, audit_log,                                                      // C
+  karma_no_crash, karma_fallback, anomaly_flagged, edge_of_chaos,                      // D
+  soak_without_drift, p95_latency, no_memory_leak, no_unexplained_errors,              // E
+};
+inline constexpr gate_id all_gates[] = {gate_id::A, gate_id::B, gate_id::C, gate_id::D, gate_id::E};
+std::string_view key(gate_id g);           // "A".."E": the key of check_report::gates
+std::string_view label(gate_id g);         // "Event Integrity", …
+std::string_view label(check_id c);        // "Idempotency Key wirksam", …
+gate_id gate_of(check_id c);
+
+// A gate's sub-check, or a scenario's invariant: its own status and a one-line detail. A gate's
+// sub-check carries its id; an invariant (named by its scenario) has none.
 struct sub_check {
   std::string name;
   status st = status::skip;
   std::string detail;
+  std::optional<check_id> id;
 };
+sub_check make_check(check_id c, status st, std::string detail);  // named by label(c)
 
 struct gate_result {
   std::string id;    // "A".."E"
@@ -108,7 +130,24 @@ struct check_report {
 
 inline constexpr std::size_t violation_cap = 50;
 
+namespace detail {
+struct context;
+}
+class scenario_judge;  // checks/scenario_judge.hpp
+
+// A scenario as the checker sees it (scenarios/ declares each; `scenarios::check_catalog()` lists them,
+// in playbook order, for check_options::scenarios).
+struct scenario_entry {
+  std::string_view id;                 // SPEC §4 id
+  std::string_view label;              // the playbook's name
+  std::vector<gate_id> gates;          // the gates its judge reads (it may read no other)
+  std::vector<std::string_view> needs; // ops the target must have, else SKIP "target has no 'x' op"
+  std::unique_ptr<scenario_judge> (*judge)(detail::context const& ctx);
+};
+
 struct check_options {
+  // The scenarios to judge, in report order; each is a result, and GO needs every one PASS.
+  std::vector<scenario_entry> scenarios;
   std::vector<std::string> traffic;  // rotated siblings (x.1.jsonl, …) are added and ordered by time
   std::vector<std::string> history;
   std::string target = "reference";

@@ -40,13 +40,13 @@ class gate_a final : public gate_fold {
     auto dup_ids = dupes(id_lines_, "event_id");
 
     gate_result g;
-    g.id = "A";
-    g.name = "Event Integrity";
+    g.id = key(gate_id::A);
+    g.name = label(gate_id::A);
     g.threshold = "0 idempotency violations; every event schema_version > 0, correlation_id set, causation_id known";
     auto idem_total = op_ev_.total + dup_keys;
     g.figure = std::to_string(idem_total) + " idempotency violations (" + std::to_string(op_ev_.total) +
                " ops with more than one applied effect, " + std::to_string(dup_keys) + " duplicate journal keys)";
-    sub_check idem{"Idempotency Key wirksam", status::skip, ""};
+    auto idem = make_check(check_id::idempotency_key, status::skip, "");
     if (write_ops_ == 0) {
       idem.detail = "no write exchange with an op id or idempotency key in the traffic";
     } else {
@@ -54,9 +54,9 @@ class gate_a final : public gate_fold {
       idem.detail = std::to_string(write_ops_) + " write exchanges, " + std::to_string(op_ev_.total) +
                     " logical ops with more than one applied effect";
     }
-    sub_check dup{"Keine doppelten Events", status::skip, "no journal given"};
-    sub_check schema{"schema_version gesetzt", status::skip, "no journal given"};
-    sub_check corr{"Correlation/Causation IDs korrekt", status::skip, "no journal given"};
+    auto dup = make_check(check_id::no_duplicate_events, status::skip, "no journal given");
+    auto schema = make_check(check_id::schema_version, status::skip, "no journal given");
+    auto corr = make_check(check_id::correlation_ids, status::skip, "no journal given");
     if (events_ > 0) {
       dup.st = (dup_keys || dup_ids) ? status::fail : status::pass;
       dup.detail = std::to_string(events_) + " events, " + std::to_string(dup_keys) + " duplicate idempotency keys, " +

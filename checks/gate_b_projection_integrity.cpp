@@ -314,8 +314,8 @@ void gate_b::on_event(journal_event const& e, source const& src) {
 
 gate_result gate_b::finish() {  // every op has been retired
   gate_result g;
-  g.id = "B";
-  g.name = "Projection Integrity";
+  g.id = key(gate_id::B);
+  g.name = label(gate_id::B);
   g.threshold = "drift < 0.01 per agent (interval for unknown outcomes); no chain break; no NaN/Inf; no negative balance; equal state digest";
   double max_drift = 0;
   std::uint64_t compared = 0, not_final = 0;
@@ -386,7 +386,7 @@ gate_result gate_b::finish() {  // every op has been retired
     }
   }
 
-  sub_check sum{"Balance == Sum(Event-Deltas)", status::skip, ""};
+  auto sum = make_check(check_id::balance_sum, status::skip, "");
   if (compared == 0 && journal_.empty()) {
     sum.detail = "no agent with writes and a later balance read";
   } else {
@@ -394,15 +394,15 @@ gate_result gate_b::finish() {  // every op has been retired
     sum.detail = std::to_string(compared) + " agents compared, max drift " + fmt_num(max_drift) + ", " +
                  std::to_string(unknown_effects_) + " effects of unknown outcome";
   }
-  sub_check chain{"Balance-Kette balance_after(n) = balance_after(n-1) ± amount(n)", status::skip, "no write answers with balance_after"};
+  auto chain = make_check(check_id::balance_chain, status::skip, "no write answers with balance_after");
   if (effects_ > 0 || journal_links_ > 0) {
     chain.st = chain_ev_.total ? status::fail : status::pass;
     chain.detail = std::to_string(effects_) + " applied effects in the traffic, " + std::to_string(journal_links_) +
                    " journal links, " + std::to_string(chain_ev_.total) + " breaks";
   }
-  sub_check nan{"Keine NaN / Inf", nan_ev_.total ? status::fail : status::pass, std::to_string(nan_ev_.total) + " non-finite balances"};
-  sub_check neg{"Keine negativen Balances", neg_ev_.total ? status::fail : status::pass, std::to_string(neg_ev_.total) + " negative balances"};
-  sub_check digest{"Kein Drift nach Replay", status::skip, "no state digest before and after a replay or restart"};
+  auto nan = make_check(check_id::no_nan, nan_ev_.total ? status::fail : status::pass, std::to_string(nan_ev_.total) + " non-finite balances");
+  auto neg = make_check(check_id::no_negative_balance, neg_ev_.total ? status::fail : status::pass, std::to_string(neg_ev_.total) + " negative balances");
+  auto digest = make_check(check_id::no_replay_drift, status::skip, "no state digest before and after a replay or restart");
   if (digest_compared_ > 0) {
     digest.st = digest_ev_.total ? status::fail : status::pass;
     digest.detail = std::to_string(digest_compared_) + " digest comparisons, " + std::to_string(digest_ev_.total) + " differ";

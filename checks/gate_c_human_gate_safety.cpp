@@ -21,8 +21,8 @@ class gate_c final : public gate_fold {
 
   gate_result finish() override {
     gate_result g;
-    g.id = "C";
-    g.name = "Human Gate Safety";
+    g.id = key(gate_id::C);
+    g.name = label(gate_id::C);
     g.threshold = "0 approvals with more than one winning decision; every decision in the audit trail";
     std::uint64_t decided = 0;
     for (auto& [id, a] : approvals_) {
@@ -31,8 +31,8 @@ class gate_c final : public gate_fold {
       if (ctx_.has_journal && a.journal_decisions == 0 && !a.event_in_journal)
         audit_ev_.add(id, a.first_src, "winning decision on approval " + id + " has no approval.approved/rejected event in the journal");
     }
-    sub_check race{"Approval serialisiert (OCC / Single-Writer)", status::skip, ""};
-    sub_check audit{"Audit-Log vollständig & kausal", status::skip, ""};
+    auto race = make_check(check_id::approval_serialised, status::skip, "");
+    auto audit = make_check(check_id::audit_log, status::skip, "");
     auto skip = ctx_.profile.skip_reason("approval_race");
     if (decisions_ == 0) {
       race.detail = skip ? "target: " + *skip : "no approval decisions in the logs";

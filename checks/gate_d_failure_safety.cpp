@@ -223,14 +223,14 @@ gate_result gate_d::finish() {
     }
   }
   gate_result g;
-  g.id = "D";
-  g.name = "Failure Safety";
+  g.id = key(gate_id::D);
+  g.name = label(gate_id::D);
   g.threshold = "0 backend 5xx during KARMA outage; fallback CI 0.5 on every consume of the outage; anomalies flagged not blocked; CI within [0.3, 0.7]";
   auto karma_skip = ctx_.profile.skip_reason("karma_blackout");
   auto ml_skip = ctx_.profile.skip_reason("ml_chaos");
   bool saw_outage = during_outage_ > 0;
-  sub_check crash{"KARMA-Ausfall ohne Crash", status::skip, ""};
-  sub_check fallback{"Fallback-Logik greift (CI = 0.5)", status::skip, ""};
+  auto crash = make_check(check_id::karma_no_crash, status::skip, "");
+  auto fallback = make_check(check_id::karma_fallback, status::skip, "");
   if (saw_outage) {
     crash.st = crash_ev_.total ? status::fail : status::pass;
     crash.detail = std::to_string(during_outage_) + " exchanges during KARMA outages, " + std::to_string(crash_ev_.total) + " answered 5xx or crashed";
@@ -243,7 +243,7 @@ gate_result gate_d::finish() {
   } else {
     crash.detail = fallback.detail = karma_skip ? "target: " + *karma_skip : "no KARMA outage in the logs (control records or karma-route faults)";
   }
-  sub_check anomaly{"ML-Anomalie markiert, keine Overreaction", status::skip, ""};
+  auto anomaly = make_check(check_id::anomaly_flagged, status::skip, "");
   if (anomalous_) {
     anomaly.st = block_ev_.total ? status::fail : status::pass;  // not flagged: a note (the target's threshold is its own)
     anomaly.detail = std::to_string(anomalous_) + " anomalous consumes, " + std::to_string(block_ev_.total) + " blocked, " +
@@ -251,7 +251,7 @@ gate_result gate_d::finish() {
   } else {
     anomaly.detail = ml_skip ? "target: " + *ml_skip : "no anomalous consume in the logs";
   }
-  sub_check eoc{"Edge-of-Chaos stabil (CI 0.3–0.7)", status::skip, ""};
+  auto eoc = make_check(check_id::edge_of_chaos, status::skip, "");
   if (ci_values_) {
     eoc.st = ci_ev_.total ? status::fail : (ci_out_of_range_ ? status::warn : status::pass);
     eoc.detail = std::to_string(ci_values_) + " CI values in [" + fmt_num(ci_min_, 3) + ", " + fmt_num(ci_max_, 3) + "], " +

@@ -118,8 +118,8 @@ constexpr double leak_bytes_per_op = 1024;
 
 gate_result gate_e::finish() {
   gate_result g;
-  g.id = "E";
-  g.name = "Load Reality";
+  g.id = key(gate_id::E);
+  g.name = label(gate_id::E);
   g.threshold = "runtime >= 1800 s, p95 < 500 ms, memory slope < 0.1 MB/min (critical > 0.5)";
   // runtime
   double runtime = 0;
@@ -137,7 +137,7 @@ gate_result gate_e::finish() {
     runtime = static_cast<double>(traffic_last_ - traffic_first_) / 1e6;
     runtime_from = "first to last traffic record";
   }
-  sub_check rt{"≥ 30 Min Dauerlauf ohne Drift", status::skip, ""};
+  auto rt = make_check(check_id::soak_without_drift, status::skip, "");
   if (runtime > 0) {
     if (runtime >= 1800) {
       rt.st = status::pass;
@@ -157,7 +157,7 @@ gate_result gate_e::finish() {
   latency_histogram const& h = ops_ ? hist_ : traffic_hist_;
   std::uint64_t n = ops_ ? ops_ : traffic_ops_;
   double p50 = quantile_ms(h, 0.5), p95 = quantile_ms(h, 0.95), p99 = quantile_ms(h, 0.99);
-  sub_check lat{"P95 Latenz < Grenzwert", status::skip, "no latencies"};
+  auto lat = make_check(check_id::p95_latency, status::skip, "no latencies");
   if (n) {
     lat.st = p95 < 500 ? status::pass : p95 < 1000 ? status::warn : status::fail;
     lat.detail = "p95 " + fmt_num(p95, 1) + " ms over " + std::to_string(n) + (ops_ ? " history ops" : " traffic exchanges") +
@@ -175,7 +175,7 @@ gate_result gate_e::finish() {
     std::sort(list.begin(), list.end(), [](auto const& a, auto const& b) { return a.ts_us < b.ts_us; });
     trends.push_back(fit_memory_trend(name, list, name == "backend" ? restarts_ : std::vector<std::int64_t>{}, soak_start_));
   }
-  sub_check mem{"Kein Memory-Leak-Trend", status::skip, ""};
+  auto mem = make_check(check_id::no_memory_leak, status::skip, "");
   double slope = 0, peak = 0;
   std::size_t all_samples = 0;
   std::string worst;
@@ -228,7 +228,7 @@ gate_result gate_e::finish() {
   else
     mem.detail = std::string(soak_start_ ? "over the soak, " : "") + "per process: " + mem.detail;
   // errors: every failed op the run did not provoke (an injected fault, a refusal, a restart) is one
-  sub_check err{"Keine unerklärten Fehler", status::skip, "no ops"};
+  auto err = make_check(check_id::no_unexplained_errors, status::skip, "no ops");
   if (ops_ || unexplained_ || expected_) {
     err.st = unexplained_ ? status::warn : status::pass;
     err.detail = std::to_string(unexplained_) + " unexplained errors, " + std::to_string(expected_) +

@@ -36,8 +36,8 @@ std::string md_escape(std::string s) {
   return out;
 }
 
-gate_result const* gate(check_report const& r, char const* id) {
-  auto it = r.gates.find(id);
+gate_result const* gate(check_report const& r, gate_id id) {
+  auto it = r.gates.find(std::string(key(id)));
   return it == r.gates.end() ? nullptr : &it->second;
 }
 
@@ -133,9 +133,9 @@ std::string render_markdown(check_report const& r) {
     for (auto const& n : g.notes) o << "> " << n << "\n";
     o << "\n---\n\n";
   }
-  auto e = gate(r, "E");
-  auto d = gate(r, "D");
-  auto b = gate(r, "B");
+  auto e = gate(r, gate_id::E);
+  auto d = gate(r, gate_id::D);
+  auto b = gate(r, gate_id::B);
   o << "## 6️⃣ Key Metrics (Auszug)\n\n| Metrik | Wert | Grenzwert |\n|---|---|---|\n";
   if (e) {
     o << "| Avg Throughput | " << num(e->metrics, "throughput", 1) << " req/s | — |\n";
@@ -195,7 +195,7 @@ std::string render_markdown(check_report const& r) {
           << ", " << num(ro, "sum_deltas_upper") << "] | " << num(ro, "drift") << " |\n";
       }
   if (b) o << "\n**Maximaler Drift:** " << num(b->metrics, "max_drift") << (b->st == status::pass ? " ✅" : "") << "\n\n";
-  if (auto a = gate(r, "A")) {
+  if (auto a = gate(r, gate_id::A)) {
     o << "### Idempotency Check\n\n- **Write exchanges:** " << num(a->metrics, "write_exchanges", 0) << "\n";
     o << "- **Journal events:** " << num(a->metrics, "journal_events", 0) << "\n";
     o << "- **Duplicates Detected:** " << num(a->metrics, "idempotency_violations", 0) << (a->st == status::pass ? " ✅" : "") << "\n\n";

@@ -19,9 +19,9 @@ constexpr char const* recommendation_no_go =
     "Kritische Risiken identifiziert. Evolution blockiert bis Fixes implementiert. Phase 5–8 weiterhin gesperrt.";
 }  // namespace
 
-void decide(check_report& r) {
+void decide(check_report& r, std::size_t scenarios) {
   std::vector<std::string> no_go, not_go;
-  int failed = 0, passed = 0;
+  std::size_t failed = 0, passed = 0;
   for (auto const& s : r.scenarios) {
     if (s.st == status::fail) ++failed;
     if (s.st == status::pass) ++passed;
@@ -30,20 +30,22 @@ void decide(check_report& r) {
   }
   if (failed >= 3) no_go.push_back(std::to_string(failed) + " scenarios FAIL (>= 3)");
   for (auto const& [id, g] : r.gates) {
-    if ((id == "A" || id == "B") && g.st == status::fail) no_go.push_back("gate " + id + " (" + g.name + ") FAIL: " + g.figure);
+    if ((id == key(gate_id::A) || id == key(gate_id::B)) && g.st == status::fail) no_go.push_back("gate " + id + " (" + g.name + ") FAIL: " + g.figure);
     else if (g.critical && g.st == status::fail) no_go.push_back("critical failure in gate " + id + " (" + g.name + "): " + g.figure);
     if (g.st != status::pass) not_go.push_back("gate " + id + ": " + to_string(g.st));
   }
-  if (r.scenarios.size() < 6) not_go.push_back("fewer than 6 scenarios");
-  if (r.gates.size() < 5) not_go.push_back("fewer than 5 gates");
+  auto const n = std::to_string(scenarios);
+  if (r.scenarios.size() < scenarios) not_go.push_back("fewer than " + n + " scenarios");
+  if (r.gates.size() < std::size(all_gates)) not_go.push_back("fewer than " + std::to_string(std::size(all_gates)) + " gates");
   if (!no_go.empty()) {
     r.overall_status = "NO-GO";
     r.recommendation = recommendation_no_go;
     r.verdict_reasons = std::move(no_go);
-  } else if (not_go.empty() && passed == 6) {
+  } else if (not_go.empty() && scenarios > 0 && passed == scenarios) {
     r.overall_status = "GO";
     r.recommendation = recommendation_go;
-    r.verdict_reasons = {"all 6 scenarios PASS, all 5 gates PASS, no critical failure, p95 < 500 ms, 30-minute soak without drift"};
+    r.verdict_reasons = {"all " + n + " scenarios PASS, all " + std::to_string(std::size(all_gates)) +
+                         " gates PASS, no critical failure, p95 < 500 ms, 30-minute soak without drift"};
   } else {
     r.overall_status = "CONDITIONAL";
     r.recommendation = recommendation_conditional(not_go);

@@ -1,5 +1,5 @@
 #include "load/detail/driver.hpp"
-#include "load/detail/plan.hpp"
+#include "load/plan_builder.hpp"
 
 #include "core/causes.hpp"
 #include "core/hash.hpp"
@@ -641,14 +641,13 @@ asio::awaitable<void> driver::restart_backend(planned_op const& op) {
   ++scenario_ops_done_;
 }
 
-asio::awaitable<void> driver::main(std::vector<std::string> scenarios, bool soak) {
+asio::awaitable<void> driver::main(std::vector<scenario_entry> scenarios, bool soak) {
   auto ex = co_await asio::this_coro::executor;
   t0_us_ = slice_start_us_ = last_tick_us_ = core::mono_us();
   last_plain_us_ = t0_us_;
-  std::vector<std::string> all = scenarios;
-  if (soak) all.push_back("soak");
   json::array names;
-  for (auto const& s : all) names.emplace_back(s);
+  for (auto const& s : scenarios) names.emplace_back(s.id);
+  if (soak) names.emplace_back("soak");
   json::object run_rec{{"type", "run"},
                        {"action", "start"},
                        {"ts", core::now_rfc3339()},
@@ -668,10 +667,11 @@ asio::awaitable<void> driver::main(std::vector<std::string> scenarios, bool soak
   asio::co_spawn(ex, tick(), asio::detached);
   asio::co_spawn(ex, sample_memory(), asio::detached);
   try {
-    for (auto const& s : all) {
+    for (auto const& s : scenarios) {
       if (stopping_) break;
       co_await run_scenario(plan(s, profile_, params_));
     }
+    if (soak && !stopping_) co_await run_scenario(plan_soak(profile_, params_));
   } catch (std::exception const& e) {
     spdlog::error("load: {}", e.what());
   }

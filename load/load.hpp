@@ -14,8 +14,16 @@
 
 namespace stormgate::load {
 
-// The six scenarios of SPEC §4 in playbook order; "soak" is the seventh, run after them by --full.
-std::vector<std::string> const& scenario_names();
+struct scenario_plan;
+class plan_builder;  // load/plan_builder.hpp
+
+// A scenario as the load sees it (scenarios/ declares each; `scenarios::load_catalog()` lists them,
+// in playbook order, for options::catalog). "soak" is the load's own, run after them by --full.
+struct scenario_entry {
+  std::string_view id;
+  std::vector<std::string_view> needs;  // ops the target must have, else SKIP "target has no 'x' op"
+  scenario_plan (*plan)(plan_builder& b);
+};
 
 struct shard {
   int index = 1;  // 1-based
@@ -27,10 +35,11 @@ struct shard {
 core::result<shard> parse_shard(std::string_view text);  // "I/N", 1 <= I <= N
 
 struct options {
+  std::vector<scenario_entry> catalog;  // the scenarios known, in the order --full and the default run them
   std::string target = "reference";  // reference | brain | F.toml
   std::string base_url;              // where requests go (the proxy's credits route, or the target)
   std::string admin_url;             // the proxy's admin API; "" = scenarios that need faults are SKIP
-  std::vector<std::string> scenarios;  // empty with full=false: credit_storm
+  std::vector<std::string> scenarios;  // by id; empty: every scenario of the catalog
   bool full = false;                   // the six scenarios, then the soak
   int concurrency = 50;
   double duration_s = 1800;  // soak length
@@ -100,8 +109,10 @@ struct plan_params {
   bool can_restart = false;  // a restart command is configured
 };
 
-// Pure: the same arguments give the same plan (op ids, agents, amounts, order).
-scenario_plan plan(std::string const& scenario, config::target_profile const& profile, plan_params const& p);
+// Pure: the same arguments give the same plan (op ids, agents, amounts, order). A scenario the
+// profile skips, or whose `needs` it lacks, is a plan with only `skip` set.
+scenario_plan plan(scenario_entry const& scenario, config::target_profile const& profile, plan_params const& p);
+scenario_plan plan_soak(config::target_profile const& profile, plan_params const& p);  // its setup ops
 
 // The soak's i-th op (pure); `mix` is "default" or "read". Setup ops (agents, funding) come from
 // plan("soak", …).

@@ -1,15 +1,9 @@
-#include "load/detail/plan.hpp"
+#include "load/plan_builder.hpp"
 
 #include <algorithm>
 #include <cmath>
 
 namespace stormgate::load {
-
-std::vector<std::string> const& scenario_names() {
-  static std::vector<std::string> const names{"credit_storm", "synergy_anti_gaming", "approval_race",
-                                              "karma_blackout", "ml_chaos", "crash_replay"};
-  return names;
-}
 
 std::string shard::prefix() const {
   if (!sharded()) return {};
@@ -59,6 +53,27 @@ std::string plan_builder::agent(std::string const& stem, int i) const {
   return p_.part.prefix() + stem + "-s" + std::to_string(p_.seed) + "-" + nn;
 }
 
+std::vector<std::string> plan_builder::agents(std::string const& stem, int n) const {
+  std::vector<std::string> out;
+  for (int i = 1; i <= n; ++i) out.push_back(agent(stem, i));
+  return out;
+}
+
+phase plan_builder::set_fault(boost::json::object fault) {
+  phase ph;
+  ph.kind = phase::set_fault;
+  ph.fault_name = std::string(fault.at("name").as_string());
+  ph.fault = std::move(fault);
+  return ph;
+}
+
+phase plan_builder::clear_fault(std::string name) {
+  phase ph;
+  ph.kind = phase::clear_fault;
+  ph.fault_name = std::move(name);
+  return ph;
+}
+
 double plan_builder::amount(double lo, double hi) { return std::round(rng_.between(lo, hi) * 100.0) / 100.0; }
 
 planned_op plan_builder::op(std::string f, int process, boost::json::object value,
@@ -103,35 +118,29 @@ phase plan_builder::read_balances(std::vector<std::string> const& agents) {
   return ph;
 }
 
-std::string plan_builder::lacks(std::initializer_list<char const*> fs) const {
-  for (auto f : fs)
-    if (!profile_.has(f)) return std::string("target has no '") + f + "' op";
-  return {};
-}
-
 std::string plan_builder::fault_path(std::string const& op) const {
   auto it = profile_.ops.find(op);
   return it == profile_.ops.end() ? std::string() : it->second.path;
 }
 
-scenario_plan plan(std::string const& scenario, config::target_profile const& profile, plan_params const& p) {
-  plan_builder b(scenario, profile, p);
+scenario_plan plan(scenario_entry const& scenario, config::target_profile const& profile, plan_params const& p) {
+  std::string id(scenario.id);
   scenario_plan out;
-  if (auto why = profile.skip_reason(scenario)) {
-    out.scenario = scenario;
+  if (auto why = profile.skip_reason(id)) {
     out.skip = *why;
-    return out;
+  } else if (auto lacking = std::find_if(scenario.needs.begin(), scenario.needs.end(), [&](auto f) { return !profile.has(f); });
+             lacking != scenario.needs.end()) {
+    out.skip = "target has no '" + std::string(*lacking) + "' op";
+  } else {
+    plan_builder b(id, profile, p);
+    out = scenario.plan(b);
   }
-  if (scenario == "credit_storm") out = plan_credit_storm(b);
-  else if (scenario == "synergy_anti_gaming") out = plan_synergy_anti_gaming(b);
-  else if (scenario == "approval_race") out = plan_approval_race(b);
-  else if (scenario == "karma_blackout") out = plan_karma_blackout(b);
-  else if (scenario == "ml_chaos") out = plan_ml_chaos(b);
-  else if (scenario == "crash_replay") out = plan_crash_replay(b);
-  else if (scenario == "soak") out = plan_soak(b);
-  else out.skip = "unknown scenario";
-  out.scenario = scenario;
+  out.scenario = id;
   return out;
+}
+
+scenario_plan plan_soak(config::target_profile const& profile, plan_params const& p) {
+  return plan(scenario_entry{"soak", {"create", "balance"}, &soak_setup}, profile, p);
 }
 
 }  // namespace stormgate::load

@@ -59,24 +59,25 @@ int run(options const& given) {
     if (!auth) return fail(auth.error());
     if (opt.restart_command.empty()) opt.restart_command = profile->restart_command;
 
-    std::vector<std::string> scenarios;
+    if (opt.catalog.empty()) return fail(core::error{"load::options::catalog", "no scenarios known", core::exit_internal});
+    std::vector<scenario_entry> scenarios;
     bool soak = false;
-    if (opt.full) {
-      scenarios = scenario_names();
-      soak = true;
-    } else if (opt.scenarios.empty()) {
-      scenarios = scenario_names();
+    if (opt.full || opt.scenarios.empty()) {
+      scenarios = opt.catalog;
+      soak = opt.full;
     } else {
       for (auto const& s : opt.scenarios) {
         if (s == "soak") {
           soak = true;
           continue;
         }
-        if (std::find(scenario_names().begin(), scenario_names().end(), s) == scenario_names().end())
-          return fail(core::usage_error("--scenario", "unknown scenario '" + s +
-                                                          "' (credit_storm, synergy_anti_gaming, approval_race, "
-                                                          "karma_blackout, ml_chaos, crash_replay, soak)"));
-        scenarios.push_back(s);
+        auto it = std::find_if(opt.catalog.begin(), opt.catalog.end(), [&](auto const& e) { return e.id == s; });
+        if (it == opt.catalog.end()) {
+          std::string known;
+          for (auto const& e : opt.catalog) known += std::string(e.id) + ", ";
+          return fail(core::usage_error("--scenario", "unknown scenario '" + s + "' (" + known + "soak)"));
+        }
+        scenarios.push_back(*it);
       }
     }
 

@@ -1,7 +1,7 @@
 // The soak (gate E): the scenarios' mix of writes and reads for --duration at --concurrency,
 // closed loop or open loop at --rate; `--mix read` sends balance reads only (throughput runs).
 #include "load/detail/driver.hpp"
-#include "load/detail/plan.hpp"
+#include "load/plan_builder.hpp"
 #include "core/time.hpp"
 
 #include <cmath>
@@ -16,12 +16,9 @@ namespace {
 constexpr int soak_agents = 20;
 }
 
-scenario_plan plan_soak(plan_builder& b) {
+scenario_plan soak_setup(plan_builder& b) {
   scenario_plan out;
-  out.skip = b.lacks({"create", "balance"});
-  if (!out.skip.empty()) return out;
-  std::vector<std::string> agents;
-  for (int i = 1; i <= soak_agents; ++i) agents.push_back(b.agent("soak", i));
+  auto agents = b.agents("soak", soak_agents);
   out.phases.push_back(b.fund_agents(agents, 10000.0));
   return out;
 }

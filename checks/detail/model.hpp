@@ -444,13 +444,14 @@ struct scenario_fold {
   virtual void step(record const& r) = 0;
   virtual std::vector<scenario_result> finish(std::map<std::string, gate_result> const& gates) = 0;
 };
-std::unique_ptr<scenario_fold> make_scenarios(context const& ctx);
+std::unique_ptr<scenario_fold> make_scenarios(context const& ctx, std::vector<scenario_entry> const& entries);
 
 // Status of a gate from its sub-checks: FAIL if any, else WARN if any, else PASS if one passed, else SKIP.
 status merge_checks(std::vector<sub_check> const& checks);
 
-// The verdict (SPEC §5): fills overall_status, recommendation, verdict_reasons.
-void decide(check_report& r);
+// The verdict (SPEC §5): fills overall_status, recommendation, verdict_reasons. GO needs each of the
+// `scenarios` judged to PASS.
+void decide(check_report& r, std::size_t scenarios);
 
 // ---- reading ----------------------------------------------------------------------------
 

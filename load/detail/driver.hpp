@@ -61,7 +61,7 @@ class driver {
   ~driver();
 
   // The whole run: run record, scenarios (and soak), stop record. Never throws.
-  boost::asio::awaitable<void> main(std::vector<std::string> scenarios, bool soak);
+  boost::asio::awaitable<void> main(std::vector<scenario_entry> scenarios, bool soak);
   void interrupt();  // SIGINT/SIGTERM: stop sending, close connections after a grace period
   bool interrupted() const { return interrupted_; }
   std::uint64_t ops() const { return logical_ops_; }

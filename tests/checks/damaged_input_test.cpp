@@ -5,6 +5,7 @@
 #include "tests/support/catch.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/records.hpp"
+#include "scenarios/scenarios.hpp"
 
 #include <fstream>
 #include <sstream>
@@ -147,7 +148,7 @@ TEST_CASE("check reads records as deep as the proxy logs them: bodies of 32 leve
   lines.insert(lines.begin() + 3, line);
   lines.insert(lines.begin() + 3, control);
   write_lines(dir.file("deep.jsonl"), lines);
-  checks::check_options o;
+  checks::check_options o{.scenarios = scenarios::check_catalog()};
   o.traffic = {dir.file("deep.jsonl")};
   auto r = checks::run_check(o);
   if (!r) FAIL(r.error().message());

@@ -3,6 +3,7 @@
 #include "tests/support/catch.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/records.hpp"
+#include "scenarios/scenarios.hpp"
 
 #include <optional>
 
@@ -19,7 +20,7 @@ struct logs {
 };
 
 checks::check_report check(logs const& l, temp_dir const& dir) {
-  checks::check_options o;
+  checks::check_options o{.scenarios = scenarios::check_catalog()};
   write_lines(dir.file("traffic.jsonl"), l.traffic);
   o.traffic = {dir.file("traffic.jsonl")};
   if (!l.history.empty()) {
@@ -527,7 +528,7 @@ TEST_CASE("verdict follows the playbook's rules", "[checks][verdict]") {
       }
       r.gates[id] = g;
     }
-    checks::detail::decide(r);
+    checks::detail::decide(r, 6);
     return r;
   };
   auto go = make(status::pass, {});

@@ -3,6 +3,7 @@
 #include "tests/support/catch.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/records.hpp"
+#include "scenarios/scenarios.hpp"
 
 #include <fstream>
 #include <regex>
@@ -36,7 +37,7 @@ TEST_CASE("a torn last line is tolerated and reported", "[checks][input]") {
   auto lines = good_traffic();
   lines.push_back(R"({"v":1,"kind":"exchange","id":"credits-9","rou)");
   write_lines(dir.file("t.jsonl"), lines, false);
-  checks::check_options o;
+  checks::check_options o{.scenarios = scenarios::check_catalog()};
   o.traffic = {dir.file("t.jsonl")};
   auto r = checks::run_check(o);
   REQUIRE(r);
@@ -68,7 +69,7 @@ TEST_CASE("a corrupt line before the last stops with 65 and file:line", "[checks
   auto lines = good_traffic();
   lines.insert(lines.begin() + 2, "{not json");
   write_lines(dir.file("t.jsonl"), lines);
-  checks::check_options o;
+  checks::check_options o{.scenarios = scenarios::check_catalog()};
   o.traffic = {dir.file("t.jsonl")};
   auto r = checks::run_check(o);
   REQUIRE_FALSE(r);
@@ -88,7 +89,7 @@ TEST_CASE("an empty or missing log is an error, never a PASS", "[checks][input]"
   temp_dir dir;
   write_lines(dir.file("empty.jsonl"), {});
   for (auto const& f : {dir.file("empty.jsonl"), dir.file("missing.jsonl")}) {
-    checks::check_options o;
+    checks::check_options o{.scenarios = scenarios::check_catalog()};
     o.traffic = {f};
     auto r = checks::run_check(o);
     REQUIRE_FALSE(r);
@@ -97,7 +98,7 @@ TEST_CASE("an empty or missing log is an error, never a PASS", "[checks][input]"
   }
   // a record kind this checker does not read is counted in a note, not an error
   write_lines(dir.file("odd.jsonl"), {good_traffic()[0], R"({"v":1,"kind":"weird"})"});
-  checks::check_options o;
+  checks::check_options o{.scenarios = scenarios::check_catalog()};
   o.traffic = {dir.file("odd.jsonl")};
   auto r = checks::run_check(o);
   REQUIRE(r);
@@ -117,7 +118,7 @@ TEST_CASE("rotated traffic files are read in time order; several logs merge", "[
   write_lines(dir.file("traffic.1.jsonl"), {create("c-1", "a1", 100, 0), consume("op-1", "a1", 10, 90, "e-1", 10)});
   write_lines(dir.file("traffic.jsonl"), {consume("op-2", "a1", 5, 85, "e-2", 20), balance_read("a1", 85, 100)});
   write_lines(dir.file("other.jsonl"), {create("c-2", "b1", 50, 0), consume("op-3", "b1", 5, 45, "e-3", 10), balance_read("b1", 45, 100)});
-  checks::check_options o;
+  checks::check_options o{.scenarios = scenarios::check_catalog()};
   o.traffic = {dir.file("traffic.jsonl"), dir.file("other.jsonl")};
   auto r = checks::run_check(o);
   REQUIRE(r);
@@ -149,7 +150,7 @@ TEST_CASE("reports: JSON fields, JUnit testcases, HTML with SVG, Markdown templa
   for (int i = 0; i < 5; ++i) h.push_back(hist_sample(i * 20, 40 + i));
   h.push_back(hist_run("stop", 100, 60, 0.1));
   write_lines(dir.file("h.jsonl"), h);
-  checks::check_options o;
+  checks::check_options o{.scenarios = scenarios::check_catalog()};
   o.traffic = {dir.file("t.jsonl")};
   o.history = {dir.file("h.jsonl")};
   auto r = checks::run_check(o);

@@ -5,6 +5,7 @@
 #include "tests/support/catch.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/records.hpp"
+#include "scenarios/scenarios.hpp"
 
 #include <fstream>
 #include <sstream>
@@ -54,7 +55,7 @@ TEST_CASE("check: a zstd traffic log gives the report of the plain one, rotated 
   auto lines = many_consumes(3000);
   write_lines(dir.file("t.jsonl"), lines);
   write_zst(dir.file("t.jsonl.zst"), lines);
-  checks::check_options o;
+  checks::check_options o{.scenarios = scenarios::check_catalog()};
   o.traffic = {dir.file("t.jsonl")};
   auto plain = checks::run_check(o);
   o.traffic = {dir.file("t.jsonl.zst")};
@@ -85,7 +86,7 @@ TEST_CASE("check: a zstd log cut short is read to its last whole block and noted
   write_zst(dir.file("t.zst"), lines);
   auto z = slurp(dir.file("t.zst"));
   spit(dir.file("cut.jsonl.zst"), z.substr(0, z.size() * 3 / 4));
-  checks::check_options o;
+  checks::check_options o{.scenarios = scenarios::check_catalog()};
   o.traffic = {dir.file("cut.jsonl.zst")};
   auto r = checks::run_check(o);
   REQUIRE(r);
@@ -102,7 +103,7 @@ TEST_CASE("check: corrupt data inside a zstd log stops with 65, naming the file"
   auto z = slurp(dir.file("t.zst"));
   for (std::size_t i = z.size() / 2; i < z.size() / 2 + 64; ++i) z[i] = static_cast<char>(z[i] ^ 0x5A);
   spit(dir.file("bad.jsonl.zst"), z);
-  checks::check_options o;
+  checks::check_options o{.scenarios = scenarios::check_catalog()};
   o.traffic = {dir.file("bad.jsonl.zst")};
   auto r = checks::run_check(o);
   REQUIRE_FALSE(r);

@@ -3,6 +3,7 @@
 #include "core/causes.hpp"
 #include "core/time.hpp"
 #include "load/load.hpp"
+#include "scenarios/scenarios.hpp"
 #include "tests/load/history_check.hpp"
 #include "tests/support/catch.hpp"
 #include "tests/support/process.hpp"
@@ -100,7 +101,8 @@ TEST_CASE("the six scenarios run through the proxy against the reference backend
       CHECK_FALSE(r.contains("error"));
     }
   }
-  std::set<std::string> six(load::scenario_names().begin(), load::scenario_names().end());
+  auto const ids = scenarios::ids();
+  std::set<std::string> six(ids.begin(), ids.end());
   CHECK(started == six);
   CHECK(stopped == six);
 

@@ -1,4 +1,5 @@
 #include "load/load.hpp"
+#include "scenarios/scenarios.hpp"
 #include "tests/support/catch.hpp"
 
 #include <boost/json.hpp>
@@ -38,16 +39,16 @@ std::vector<load::planned_op> ops_of(load::scenario_plan const& p) {
 
 TEST_CASE("the same seed gives the same plan, another seed another one", "[load][plan]") {
   auto ref = profile("reference");
-  for (auto const& s : load::scenario_names()) {
+  for (auto const& s : scenarios::ids()) {
     load::plan_params p;
     p.has_admin = true;
     p.seed = 42;
-    auto a = dump(load::plan(s, ref, p));
-    auto b = dump(load::plan(s, ref, p));
+    auto a = dump(scenarios::plan(s, ref, p));
+    auto b = dump(scenarios::plan(s, ref, p));
     INFO(s);
     CHECK(a == b);
     p.seed = 43;
-    CHECK(dump(load::plan(s, ref, p)) != a);
+    CHECK(dump(scenarios::plan(s, ref, p)) != a);
   }
   load::plan_params p;
   for (std::uint64_t i : {0u, 1u, 999u}) {
@@ -64,7 +65,7 @@ TEST_CASE("credit_storm follows the playbook: 10 agents x 1000, workers x 20 con
   load::plan_params p;
   p.has_admin = true;
   p.concurrency = 50;
-  auto plan = load::plan("credit_storm", ref, p);
+  auto plan = scenarios::plan("credit_storm", ref, p);
   REQUIRE(plan.skip.empty());
   auto ops = ops_of(plan);
   std::set<std::string> ids, agents;
@@ -113,7 +114,7 @@ TEST_CASE("credit_storm follows the playbook: 10 agents x 1000, workers x 20 con
   CHECK(ops.back().f == "balances");
 
   p.has_admin = false;
-  auto bare = load::plan("credit_storm", ref, p);
+  auto bare = scenarios::plan("credit_storm", ref, p);
   CHECK_FALSE(bare.note.empty());
   for (auto const& ph : bare.phases) CHECK(ph.kind == load::phase::ops);
 }
@@ -124,12 +125,12 @@ TEST_CASE("shards get prefixed op ids and disjoint agents", "[load][plan]") {
   p1.part = load::parse_shard("1/2").value();
   p2.part = load::parse_shard("2/2").value();
   std::set<std::string> agents1, ids1;
-  for (auto const& o : ops_of(load::plan("credit_storm", ref, p1))) {
+  for (auto const& o : ops_of(scenarios::plan("credit_storm", ref, p1))) {
     CHECK(o.op.rfind("s1of2-credit_storm-", 0) == 0);
     ids1.insert(o.op);
     if (o.value.contains("agent_id")) agents1.insert(std::string(o.value.at("agent_id").as_string()));
   }
-  for (auto const& o : ops_of(load::plan("credit_storm", ref, p2))) {
+  for (auto const& o : ops_of(scenarios::plan("credit_storm", ref, p2))) {
     CHECK(ids1.count(o.op) == 0);
     if (o.value.contains("agent_id")) CHECK(agents1.count(std::string(o.value.at("agent_id").as_string())) == 0);
   }
@@ -159,7 +160,7 @@ TEST_CASE("scenarios a target cannot run are SKIP with a reason", "[load][plan]"
   for (auto const& r : rows) {
     p.has_admin = r.admin;
     p.can_restart = r.restart;
-    auto plan = load::plan(r.scenario, *r.prof, p);
+    auto plan = scenarios::plan(r.scenario, *r.prof, p);
     INFO(r.prof->name << " " << r.scenario << " skip: " << plan.skip);
     CHECK(plan.skip.empty() == !r.skipped);
     if (r.skipped) CHECK(plan.phases.empty());
@@ -175,25 +176,25 @@ TEST_CASE("the other scenarios have the playbook's shape", "[load][plan]") {
     for (auto const& o : ops_of(plan)) n += o.f == f;
     return n;
   };
-  auto syn = load::plan("synergy_anti_gaming", ref, p);
+  auto syn = scenarios::plan("synergy_anti_gaming", ref, p);
   CHECK(count(syn, "synergy") == 500);
   CHECK(count(syn, "create") == 5);
   for (auto const& o : ops_of(syn))
     if (o.f == "synergy") CHECK(o.value.at("team_id").as_string() == "Alpha");
-  auto race = load::plan("approval_race", ref, p);
+  auto race = scenarios::plan("approval_race", ref, p);
   CHECK(count(race, "request_approval") == 1);
   CHECK(count(race, "approve") + count(race, "deny") == 10);
   for (auto const& o : ops_of(race))
     if (o.f == "approve" || o.f == "deny") CHECK(o.params.at("id") == "$approval_id");
-  auto karma = load::plan("karma_blackout", ref, p);
+  auto karma = scenarios::plan("karma_blackout", ref, p);
   CHECK(count(karma, "consume") == 50);
-  auto crash = load::plan("crash_replay", ref, p);
+  auto crash = scenarios::plan("crash_replay", ref, p);
   CHECK(count(crash, "consume") + count(crash, "refund") + count(crash, "add") == 100 + 5);
   CHECK(count(crash, "state") == 2);
   CHECK(count(crash, "replay") == 1);
   p.can_restart = true;
-  CHECK(count(load::plan("crash_replay", ref, p), "restart") == 1);
-  auto ml = load::plan("ml_chaos", ref, p);
+  CHECK(count(scenarios::plan("crash_replay", ref, p), "restart") == 1);
+  auto ml = scenarios::plan("ml_chaos", ref, p);
   bool mutate = false;
   for (auto const& ph : ml.phases)
     if (ph.kind == load::phase::set_fault)
@@ -208,7 +209,7 @@ TEST_CASE("credit_storm overdraws the agents at any concurrency", "[load][plan]"
     p.has_admin = true;
     p.concurrency = concurrency;
     double demand = 0;
-    for (auto const& o : ops_of(load::plan("credit_storm", ref, p)))
+    for (auto const& o : ops_of(scenarios::plan("credit_storm", ref, p)))
       if (o.f == "consume") demand += o.value.at("amount").as_double();
     INFO("concurrency " << concurrency);
     CHECK(demand > 1.2 * 10000);

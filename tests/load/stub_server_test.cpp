@@ -4,6 +4,7 @@
 #include "tests/load/history_check.hpp"
 #include "tests/support/catch.hpp"
 #include "tests/support/process.hpp"
+#include "scenarios/scenarios.hpp"
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -138,7 +139,7 @@ TEST_CASE("open loop shows a 1 s server stall in p99 (latency from the intended 
     return {200, R"({"agent_id":"a","balance":10.0,"balance_after":9.0})"};
   });
   test::temp_dir dir;
-  load::options opt;
+  load::options opt{.catalog = scenarios::load_catalog()};
   opt.target = "reference";
   opt.base_url = server.url();
   opt.scenarios = {"soak"};
@@ -205,7 +206,7 @@ TEST_CASE("BRAiN profile: requests have the shape brain-credit-api.md describes"
   });
   ::setenv("STORMGATE_TARGET_TOKEN", "test-token-123", 1);
   test::temp_dir dir;
-  load::options opt;
+  load::options opt{.catalog = scenarios::load_catalog()};
   opt.target = "brain";
   opt.base_url = server.url();
   opt.concurrency = 5;
@@ -263,7 +264,7 @@ TEST_CASE("BRAiN profile: requests have the shape brain-credit-api.md describes"
 
 TEST_CASE("load exits 64 on a missing token and 69 on an unreachable target", "[load][exit]") {
   test::temp_dir dir;
-  load::options opt;
+  load::options opt{.catalog = scenarios::load_catalog()};
   opt.quiet = true;
   opt.history = dir.file("h.jsonl");
   opt.target = "brain";

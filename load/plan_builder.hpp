@@ -1,4 +1,5 @@
-// Helpers shared by the scenario plans (one .cpp per scenario). Pure: no I/O, no clock.
+// What a scenario's plan is built with (scenarios/*.cpp, and the soak): op ids, agents, seeded
+// amounts, funding and reading phases. Pure: no I/O, no clock.
 #pragma once
 #include "core/hash.hpp"
 #include "load/load.hpp"
@@ -25,13 +26,16 @@ class plan_builder {
   double amount(double lo, double hi);
 
   planned_op op(std::string f, int process, boost::json::object value, std::map<std::string, std::string> params = {});
+  // `n` agents: agent(stem, 1) … agent(stem, n).
+  std::vector<std::string> agents(std::string const& stem, int n) const;
+  // Sets the fault (SPEC §7 JSON, named by its "name") through the admin API; clear_fault removes it.
+  static phase set_fault(boost::json::object fault);
+  static phase clear_fault(std::string name);
   // One lane per agent: create with the profile's skill level (up to max_skill_level), then top up
   // with `add` to `credits`.
   phase fund_agents(std::vector<std::string> const& agents, double credits);
   // Reads every agent's balance, then the balances list when the target has one.
   phase read_balances(std::vector<std::string> const& agents);
-  // Why a scenario needing the ops `fs` cannot run on this target ("target has no 'x' op"), or "".
-  std::string lacks(std::initializer_list<char const*> fs) const;
 
   std::string fault_path(std::string const& op) const;  // the path a fault on this op matches
 
@@ -45,12 +49,6 @@ class plan_builder {
 
 std::string pad6(std::uint64_t n);
 
-scenario_plan plan_credit_storm(plan_builder& b);
-scenario_plan plan_synergy_anti_gaming(plan_builder& b);
-scenario_plan plan_approval_race(plan_builder& b);
-scenario_plan plan_karma_blackout(plan_builder& b);
-scenario_plan plan_ml_chaos(plan_builder& b);
-scenario_plan plan_crash_replay(plan_builder& b);
-scenario_plan plan_soak(plan_builder& b);
+scenario_plan soak_setup(plan_builder& b);  // soak.cpp: the soak's agents and their funding
 
 }  // namespace stormgate::load
