@@ -2,6 +2,7 @@
 // out; consumes answered without the fallback (karma:"fallback", CI 0.5) during the outage;
 // anomalous amounts blocked instead of flagged; CI outside [0.3, 0.7] (extremes < 0.1 or > 0.9).
 #include "checks/detail/model.hpp"
+#include "faults/kind_traits.hpp"
 
 #include <deque>
 #include <map>
@@ -10,7 +11,7 @@ namespace stormgate::checks::detail {
 namespace {
 
 bool is_karma_route(std::string_view route) { return route.find("karma") != std::string_view::npos; }
-bool is_outage(std::string_view kind) { return kind == "blackout" || kind == "drop_response"; }
+using stormgate::faults::is_outage;  // blackout, drop_response (header-only, no link to faults/)
 
 class gate_d final : public gate_fold {
  public:

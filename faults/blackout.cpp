@@ -26,7 +26,7 @@ core::result<std::pair<abort_mode, unsigned>> parse_abort(json::value const& v, 
   return std::pair{abort_mode::status, static_cast<unsigned>(status->value_or(default_status))};
 }
 
-json::value abort_json(abort_mode m, unsigned status) {
+json::object abort_json(abort_mode m, unsigned status) {
   if (m == abort_mode::status) return json::object{{"status", status}};
   return json::object{{"mode", m == abort_mode::reset ? "reset" : "hang"}};
 }
@@ -46,19 +46,21 @@ answer answer_of(abort_mode m) {
 }
 }  // namespace detail
 
-core::result<action> parse_blackout(json::value const& v) {
+core::result<blackout> blackout::parse(json::value const& v) {
   auto r = detail::parse_abort(v, "action.blackout", 503, true);
   if (!r) return r.error();
-  return action{blackout{r->first, r->second}};
+  return blackout{r->first, r->second};
 }
 
-void plan(blackout const& a, fault const& f, request_view const&, draw, effect& e) {
-  e.before = detail::answer_of(a.mode);
-  e.before_status = a.status;
+void blackout::plan(fault const& f, request_view const&, draw, effect& e) const {
+  e.before = detail::answer_of(mode);
+  e.before_status = status;
   e.abort_rule = f.name;
-  json::object entry{{"kind", "blackout"}, {"rule", f.name}};
-  detail::abort_entry(entry, a.mode, a.status);
+  json::object entry{{"kind", name}, {"rule", f.name}};
+  detail::abort_entry(entry, mode, status);
   e.applied.push_back(std::move(entry));
 }
+
+json::object blackout::to_json() const { return detail::abort_json(mode, status); }
 
 }  // namespace stormgate::faults

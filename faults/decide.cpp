@@ -42,20 +42,18 @@ std::vector<live_fault const*> decide(fault_set const& set, request_view const& 
 
 effect plan(std::vector<live_fault const*> const& hits, request_view const& r, draw d) {
   effect e;
-  auto phase = [&](auto pred) {
-    for (auto const* lf : hits)
-      if (pred(lf->f.act))
-        std::visit([&](auto const& a) { plan(a, lf->f, r, d, e); }, lf->f.act);
-  };
-  phase([](action const& a) { return std::holds_alternative<delay>(a); });
-  for (auto const* lf : hits)
-    if (auto const* b = std::get_if<blackout>(&lf->f.act)) {
-      plan(*b, lf->f, r, d, e);
-      return e;  // the upstream is never asked: nothing else applies
+  for (int phase = 0; phase <= kinds::last_phase; ++phase)
+    for (auto const* lf : hits) {
+      bool ends = std::visit(
+          [&](auto const& a) {
+            using K = std::decay_t<decltype(a)>;
+            if (K::phase != phase) return false;
+            a.plan(lf->f, r, d, e);
+            return K::ends_plan;
+          },
+          lf->f.act);
+      if (ends) return e;  // a blackout: the upstream is never asked, nothing else applies
     }
-  phase([](action const& a) { return std::holds_alternative<mutate>(a); });
-  phase([](action const& a) { return std::holds_alternative<duplicate>(a); });
-  phase([](action const& a) { return std::holds_alternative<drop_response>(a); });
   e.body_json.reset();
   return e;
 }

@@ -5,7 +5,7 @@
 
 namespace stormgate::faults {
 
-core::result<action> parse_delay(json::value const& v) {
+core::result<delay> delay::parse(json::value const& v) {
   std::string const w = "action.delay";
   auto o = detail::object_with(v, w, {"ms", "jitter_ms"});
   if (!o) return o.error();
@@ -14,18 +14,20 @@ core::result<action> parse_delay(json::value const& v) {
   if (!*ms) return detail::field_error(w + ".ms", "is required");
   auto jitter = detail::number_field(**o, "jitter_ms", w, 0, 3600e3);
   if (!jitter) return jitter.error();
-  return action{delay{static_cast<std::int64_t>(**ms), static_cast<std::int64_t>(jitter->value_or(0))}};
+  return delay{static_cast<std::int64_t>(**ms), static_cast<std::int64_t>(jitter->value_or(0))};
 }
 
-void plan(delay const& a, fault const& f, request_view const&, draw d, effect& e) {
-  std::int64_t ms = a.ms;
-  if (a.jitter_ms > 0) {
-    auto span = static_cast<std::uint64_t>(2 * a.jitter_ms + 1);
-    ms += static_cast<std::int64_t>(core::hash64(d.seed, {f.name, d.key, "jitter"}) % span) - a.jitter_ms;
+void delay::plan(fault const& f, request_view const&, draw d, effect& e) const {
+  std::int64_t total = ms;
+  if (jitter_ms > 0) {
+    auto span = static_cast<std::uint64_t>(2 * jitter_ms + 1);
+    total += static_cast<std::int64_t>(core::hash64(d.seed, {f.name, d.key, "jitter"}) % span) - jitter_ms;
   }
-  if (ms < 0) ms = 0;
-  e.delay_ms += ms;
-  e.applied.push_back(json::object{{"kind", "delay"}, {"rule", f.name}, {"ms", ms}});
+  if (total < 0) total = 0;
+  e.delay_ms += total;
+  e.applied.push_back(json::object{{"kind", name}, {"rule", f.name}, {"ms", total}});
 }
+
+json::object delay::to_json() const { return {{"ms", ms}, {"jitter_ms", jitter_ms}}; }
 
 }  // namespace stormgate::faults

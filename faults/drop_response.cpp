@@ -5,20 +5,22 @@
 
 namespace stormgate::faults {
 
-core::result<action> parse_drop_response(json::value const& v) {
+core::result<drop_response> drop_response::parse(json::value const& v) {
   auto r = detail::parse_abort(v, "action.drop_response", 504, false);
   if (!r) return r.error();
-  return action{drop_response{r->first, r->second}};
+  return drop_response{r->first, r->second};
 }
 
-void plan(drop_response const& a, fault const& f, request_view const&, draw, effect& e) {
+void drop_response::plan(fault const& f, request_view const&, draw, effect& e) const {
   if (e.after != answer::upstream) return;  // an earlier drop_response already decided
-  e.after = detail::answer_of(a.mode);
-  e.after_status = a.status;
+  e.after = detail::answer_of(mode);
+  e.after_status = status;
   e.abort_rule = f.name;
-  json::object entry{{"kind", "drop_response"}, {"rule", f.name}};
-  detail::abort_entry(entry, a.mode, a.status);
+  json::object entry{{"kind", name}, {"rule", f.name}};
+  detail::abort_entry(entry, mode, status);
   e.applied.push_back(std::move(entry));
 }
+
+json::object drop_response::to_json() const { return detail::abort_json(mode, status); }
 
 }  // namespace stormgate::faults

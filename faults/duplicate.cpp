@@ -7,7 +7,7 @@
 
 namespace stormgate::faults {
 
-core::result<action> parse_duplicate(json::value const& v) {
+core::result<duplicate> duplicate::parse(json::value const& v) {
   std::string const w = "action.duplicate";
   auto o = detail::object_with(v, w, {"copies", "spacing_ms"});
   if (!o) return o.error();
@@ -15,13 +15,15 @@ core::result<action> parse_duplicate(json::value const& v) {
   if (!copies) return copies.error();
   auto spacing = detail::number_field(**o, "spacing_ms", w, 0, 60e3);
   if (!spacing) return spacing.error();
-  return action{duplicate{static_cast<int>(copies->value_or(2)), static_cast<std::int64_t>(spacing->value_or(0))}};
+  return duplicate{static_cast<int>(copies->value_or(2)), static_cast<std::int64_t>(spacing->value_or(0))};
 }
 
-void plan(duplicate const& a, fault const& f, request_view const&, draw, effect& e) {
-  e.copies = std::max(e.copies, a.copies);
-  e.spacing_ms = std::max(e.spacing_ms, a.spacing_ms);
-  e.applied.push_back(json::object{{"kind", "duplicate"}, {"rule", f.name}, {"copies", a.copies}});
+void duplicate::plan(fault const& f, request_view const&, draw, effect& e) const {
+  e.copies = std::max(e.copies, copies);
+  e.spacing_ms = std::max(e.spacing_ms, spacing_ms);
+  e.applied.push_back(json::object{{"kind", name}, {"rule", f.name}, {"copies", copies}});
 }
+
+json::object duplicate::to_json() const { return {{"copies", copies}, {"spacing_ms", spacing_ms}}; }
 
 }  // namespace stormgate::faults

@@ -3,9 +3,12 @@
 // The proxy session carries the effect out; nothing here does I/O or reads a clock.
 #pragma once
 #include "core/error.hpp"
+#include "faults/kind_traits.hpp"
+#include "faults/kinds.hpp"
 
 #include <boost/json/value.hpp>
 #include <atomic>
+#include <concepts>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -19,33 +22,7 @@ namespace stormgate::faults {
 
 namespace json = boost::json;
 
-// ---- actions: one file each (delay.cpp, blackout.cpp, duplicate.cpp, mutate.cpp, drop_response.cpp) ----
-
-// How a fault answers the client in place of the upstream's answer.
-enum class abort_mode { status, reset, hang };
-
-struct delay {
-  std::int64_t ms = 0;
-  std::int64_t jitter_ms = 0;  // the delay is ms + a seeded draw in [-jitter_ms, +jitter_ms], never < 0
-};
-struct blackout {  // the upstream is never asked
-  abort_mode mode = abort_mode::status;
-  unsigned status = 503;
-};
-struct duplicate {  // the same request sent upstream `copies` times in all; the client gets the first answer
-  int copies = 2;
-  std::int64_t spacing_ms = 0;
-};
-struct mutate {  // a JSON request body field changed before it goes upstream
-  std::string path;  // dotted ("amount", "meta.score", "items.0.qty")
-  std::optional<double> multiply;
-  std::optional<json::value> set;
-};
-struct drop_response {  // the upstream applies the request, the client gets a failure instead of the answer
-  abort_mode mode = abort_mode::status;  // status or reset
-  unsigned status = 504;
-};
-using action = std::variant<delay, blackout, duplicate, mutate, drop_response>;
+// ---- actions: the kinds and their registry are in kinds.hpp, each kind's code in its file ----
 
 std::string_view kind_of(action const& a);  // "delay", "blackout", …
 
@@ -156,20 +133,49 @@ struct draw {  // the seeded source of a plan's random parts (jitter): never the
   std::string_view key;
 };
 
-void plan(delay const& a, fault const& f, request_view const& r, draw d, effect& e);
-void plan(blackout const& a, fault const& f, request_view const& r, draw d, effect& e);
-void plan(duplicate const& a, fault const& f, request_view const& r, draw d, effect& e);
-void plan(mutate const& a, fault const& f, request_view const& r, draw d, effect& e);
-void plan(drop_response const& a, fault const& f, request_view const& r, draw d, effect& e);
-// All hits in order: delays, then a blackout (which ends the plan), then mutate, duplicate, drop_response.
+// All hits by their kind's phase, in hit order within one: delays, then a blackout (which ends the
+// plan), then mutate, duplicate, drop_response.
 effect plan(std::vector<live_fault const*> const& hits, request_view const& r, draw d);
 
-// Per-action parse and JSON form (used by parse_fault / to_json).
-core::result<action> parse_delay(json::value const& v);
-core::result<action> parse_blackout(json::value const& v);
-core::result<action> parse_duplicate(json::value const& v);
-core::result<action> parse_mutate(json::value const& v);
-core::result<action> parse_drop_response(json::value const& v);
-json::value to_json(action const& a);
+json::value to_json(action const& a);  // {"<kind>": {parameters}}
+
+// ---- what every registered kind must have (see kinds.hpp) ------------------------------------
+
+template <class K>
+concept fault_kind = requires(K const& k, json::value const& v, fault const& f, request_view const& r, draw d,
+                              effect& e) {
+  requires std::is_same_v<decltype(K::name), std::string_view const>;
+  requires !K::name.empty();  // a constant expression: the traits are constexpr
+  requires K::phase >= 0;
+  typename std::bool_constant<K::ends_plan>;
+  typename std::bool_constant<K::needs_body>;
+  typename std::bool_constant<K::outage>;
+  { K::parse(v) } -> std::same_as<core::result<K>>;
+  { k.plan(f, r, d, e) } -> std::same_as<void>;
+  { k.to_json() } -> std::same_as<json::object>;
+};
+
+namespace detail {
+template <fault_kind K>
+consteval bool complete() { return true; }  // called for a kind that is not, the error names what it lacks
+template <class... K>
+consteval bool registered(kind_list<K...>) {
+  if (!(complete<K>() && ...)) return false;
+  std::string_view const names[] = {K::name...};
+  for (std::size_t i = 0; i < sizeof...(K); ++i)
+    for (std::size_t j = 0; j < i; ++j)
+      if (names[i] == names[j]) return false;
+  return true;
+}
+template <class... K>
+consteval bool outages_listed(kind_list<K...>) {
+  std::size_t n = 0;
+  for (auto o : outage_kinds) n += ((K::name == o && K::outage) || ...);
+  return n == std::size(outage_kinds) && ((K::outage == is_outage(K::name)) && ...);
+}
+}  // namespace detail
+
+static_assert(detail::registered(kinds{}), "two fault kinds share a name");
+static_assert(detail::outages_listed(kinds{}), "faults/kind_traits.hpp's outage_kinds differ from the kinds' `outage`");
 
 }  // namespace stormgate::faults

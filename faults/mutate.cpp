@@ -8,7 +8,7 @@
 
 namespace stormgate::faults {
 
-core::result<action> parse_mutate(json::value const& v) {
+core::result<mutate> mutate::parse(json::value const& v) {
   std::string const w = "action.mutate";
   auto o = detail::object_with(v, w, {"path", "multiply", "set"});
   if (!o) return o.error();
@@ -26,7 +26,7 @@ core::result<action> parse_mutate(json::value const& v) {
   m.path = **path;
   m.multiply = *mult;
   if (set_it != (*o)->end()) m.set = set_it->value();
-  return action{std::move(m)};
+  return m;
 }
 
 namespace {
@@ -55,8 +55,8 @@ json::value* locate(json::value& root, std::string_view path) {
 }
 }  // namespace
 
-void plan(mutate const& a, fault const& f, request_view const& r, draw, effect& e) {
-  json::object entry{{"kind", "mutate"}, {"rule", f.name}, {"path", a.path}};
+void mutate::plan(fault const& f, request_view const& r, draw, effect& e) const {
+  json::object entry{{"kind", name}, {"rule", f.name}, {"path", path}};
   auto skip = [&](char const* why) {
     entry["applied"] = false;
     entry["why"] = why;
@@ -68,23 +68,30 @@ void plan(mutate const& a, fault const& f, request_view const& r, draw, effect& 
     if (!detail::finite(*r.body)) return skip("body holds a number beyond a double's range");
     e.body_json = *r.body;
   }
-  json::value* target = locate(*e.body_json, a.path);
+  json::value* target = locate(*e.body_json, path);
   if (!target) return skip("path not found");
   json::value original = *target;
-  if (a.multiply) {
+  if (multiply) {
     auto n = detail::number_of(*target);
     if (!n) return skip("value is not a number");
-    double product = *n * *a.multiply;
+    double product = *n * *multiply;
     // a product beyond a double (1e300 x 1e300) has no JSON spelling: the body passes untouched
     if (!std::isfinite(product)) return skip("the product is not a finite number");
     *target = product;
   } else {
-    *target = *a.set;
+    *target = *set;
   }
   entry["original"] = std::move(original);
   entry["value"] = *target;
   e.applied.push_back(std::move(entry));
   e.body = json::serialize(*e.body_json);
+}
+
+json::object mutate::to_json() const {
+  json::object o{{"path", path}};
+  if (multiply) o["multiply"] = *multiply;
+  if (set) o["set"] = *set;
+  return o;
 }
 
 }  // namespace stormgate::faults

@@ -6,17 +6,10 @@
 
 namespace stormgate::faults {
 
-namespace detail {
-json::value abort_json(abort_mode m, unsigned status);
-}
-
-std::string_view kind_of(action const& a) {
-  static constexpr std::string_view names[] = {"delay", "blackout", "duplicate", "mutate", "drop_response"};
-  return names[a.index()];
-}
+std::string_view kind_of(action const& a) { return kinds::names[a.index()]; }
 
 bool fault::needs_body() const {
-  return when.json.has_value() || std::holds_alternative<mutate>(act);
+  return when.json.has_value() || std::visit([](auto const& k) { return std::decay_t<decltype(k)>::needs_body; }, act);
 }
 
 namespace {
@@ -104,17 +97,26 @@ core::result<window> parse_window(json::value const& v) {
   return w;
 }
 
+// The kinds' names: "delay, blackout, …, drop_response", the last one after `last_sep`.
+std::string kind_names(std::string_view last_sep) {
+  std::string out;
+  for (std::size_t i = 0; i < kinds::names.size(); ++i)
+    out.append(i == 0 ? "" : i + 1 == kinds::names.size() ? last_sep : ", ").append(kinds::names[i]);
+  return out;
+}
+
 core::result<action> parse_action(json::value const& v) {
   if (!v.is_object() || v.get_object().size() != 1)
-    return field_error("action", "must be an object with exactly one of: delay, blackout, duplicate, mutate, drop_response");
+    return field_error("action", "must be an object with exactly one of: " + kind_names(", "));
   auto const& kv = *v.get_object().begin();
-  auto k = kv.key();
-  if (k == "delay") return parse_delay(kv.value());
-  if (k == "blackout") return parse_blackout(kv.value());
-  if (k == "duplicate") return parse_duplicate(kv.value());
-  if (k == "mutate") return parse_mutate(kv.value());
-  if (k == "drop_response") return parse_drop_response(kv.value());
-  return field_error("action." + std::string(k), "unknown action (expected delay, blackout, duplicate, mutate or drop_response)");
+  std::optional<core::result<action>> out;
+  kinds::each([&]<class K>(std::type_identity<K>) {
+    if (out || kv.key() != K::name) return;
+    auto k = K::parse(kv.value());
+    out = k ? core::result<action>(action{std::move(*k)}) : core::result<action>(k.error());
+  });
+  if (out) return std::move(*out);
+  return field_error("action." + std::string(kv.key()), "unknown action (expected " + kind_names(" or ") + ")");
 }
 
 }  // namespace
@@ -154,24 +156,7 @@ core::result<fault> parse_fault(json::value const& v) {
 }
 
 json::value to_json(action const& a) {
-  json::object inner = std::visit(
-      [](auto const& x) -> json::object {
-        using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, delay>) {
-          return {{"ms", x.ms}, {"jitter_ms", x.jitter_ms}};
-        } else if constexpr (std::is_same_v<T, blackout> || std::is_same_v<T, drop_response>) {
-          return detail::abort_json(x.mode, x.status).as_object();
-        } else if constexpr (std::is_same_v<T, duplicate>) {
-          return {{"copies", x.copies}, {"spacing_ms", x.spacing_ms}};
-        } else {
-          json::object o{{"path", x.path}};
-          if (x.multiply) o["multiply"] = *x.multiply;
-          if (x.set) o["set"] = *x.set;
-          return o;
-        }
-      },
-      a);
-  return json::object{{std::string(kind_of(a)), std::move(inner)}};
+  return std::visit([](auto const& k) { return json::object{{std::decay_t<decltype(k)>::name, k.to_json()}}; }, a);
 }
 
 json::value to_json(fault const& f) {

@@ -89,6 +89,7 @@ inline core::result<std::optional<std::string>> string_field(json::object const&
 // blackout and drop_response (defined in blackout.cpp).
 core::result<std::pair<abort_mode, unsigned>> parse_abort(json::value const& v, std::string const& w,
                                                           unsigned default_status, bool hang_allowed);
+json::object abort_json(abort_mode m, unsigned status);  // the parameters' JSON form
 void abort_entry(json::object& entry, abort_mode m, unsigned status);
 answer answer_of(abort_mode m);
 

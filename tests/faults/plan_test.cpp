@@ -33,6 +33,20 @@ struct fixture {
   }
 };
 
+std::vector<std::string> kinds_applied(faults::effect const& e) {
+  std::vector<std::string> out;
+  for (auto const& a : e.applied) out.emplace_back(a.at("kind").as_string());
+  return out;
+}
+
+int phase_of(std::string_view kind) {
+  int p = -1;
+  faults::kinds::each([&]<class K>(std::type_identity<K>) {
+    if (K::name == kind) p = K::phase;
+  });
+  return p;
+}
+
 }  // namespace
 
 TEST_CASE("plan: delay - with a seeded jitter that stays within bounds", "[faults][delay]") {
@@ -125,4 +139,52 @@ TEST_CASE("plan: drop_response lets the upstream answer and fails the client", "
   CHECK(e.applied == json::parse(R"([{"kind":"drop_response","rule":"lost","status":504}])"));
   fixture reset({R"({"name":"lost","route":"credits","action":{"drop_response":{"mode":"reset"}}})"});
   CHECK(reset.plan().after == faults::answer::reset);
+}
+
+TEST_CASE("plan: hits follow their kind's phase - delays, mutate, duplicate, drop_response, whatever the hit order",
+          "[faults][kinds]") {
+  fixture fx({R"({"name":"drop","route":"credits","action":{"drop_response":{"mode":"reset"}}})",
+              R"({"name":"dup","route":"credits","action":{"duplicate":{"copies":3,"spacing_ms":5}}})",
+              R"({"name":"x10","route":"credits","action":{"mutate":{"path":"amount","multiply":10}}})",
+              R"({"name":"slow","route":"credits","action":{"delay":{"ms":40}}})",
+              R"({"name":"dup2","route":"credits","action":{"duplicate":{"copies":2,"spacing_ms":9}}})",
+              R"({"name":"slower","route":"credits","action":{"delay":{"ms":60}}})",
+              R"({"name":"drop2","route":"credits","action":{"drop_response":{"status":500}}})"});
+  auto e = fx.plan();
+  CHECK(e.applied == json::parse(R"([
+    {"kind":"delay","rule":"slow","ms":40},
+    {"kind":"delay","rule":"slower","ms":60},
+    {"kind":"mutate","rule":"x10","path":"amount","original":12.5,"value":125.0},
+    {"kind":"duplicate","rule":"dup","copies":3},
+    {"kind":"duplicate","rule":"dup2","copies":2},
+    {"kind":"drop_response","rule":"drop","mode":"reset"}])"));
+  auto order = kinds_applied(e);
+  for (std::size_t i = 1; i < order.size(); ++i) CHECK(phase_of(order[i - 1]) <= phase_of(order[i]));
+  CHECK(e.delay_ms == 100);
+  CHECK(e.before == faults::answer::upstream);
+  REQUIRE(e.body);
+  CHECK(json::parse(*e.body) == json::parse(R"({"agent_id":"a1","amount":125.0})"));
+  CHECK_FALSE(e.body_json);
+  CHECK(e.copies == 3);
+  CHECK(e.spacing_ms == 9);
+  CHECK(e.after == faults::answer::reset);
+  CHECK(e.abort_rule == "drop");
+}
+
+TEST_CASE("plan: a blackout ends the plan after the delays - only the first blackout counts", "[faults][kinds]") {
+  fixture fx({R"({"name":"x10","route":"credits","action":{"mutate":{"path":"amount","multiply":10}}})",
+              R"({"name":"dark","route":"credits","action":{"blackout":{"status":500}}})",
+              R"({"name":"slow","route":"credits","action":{"delay":{"ms":40}}})",
+              R"({"name":"dark2","route":"credits","action":{"blackout":{"mode":"reset"}}})",
+              R"({"name":"drop","route":"credits","action":{"drop_response":{}}})"});
+  auto e = fx.plan();
+  CHECK(kinds_applied(e) == std::vector<std::string>{"delay", "blackout"});
+  CHECK(e.applied.at(1) == json::parse(R"({"kind":"blackout","rule":"dark","status":500})"));
+  CHECK(e.delay_ms == 40);
+  CHECK(e.before == faults::answer::status);
+  CHECK(e.before_status == 500);
+  CHECK(e.abort_rule == "dark");
+  CHECK_FALSE(e.body);
+  CHECK(e.copies == 1);
+  CHECK(e.after == faults::answer::upstream);
 }
