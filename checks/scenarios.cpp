@@ -1,7 +1,10 @@
 // Scenario results (playbook §4, SPEC §4): PASS / FAIL / SKIP per scenario, from the history's
 // scenario and op records and each scenario's invariants, finished with the gates' figures.
-#include "checks/detail/model.hpp"
+#include "checks/detail/evidence.hpp"
+#include "checks/detail/folds.hpp"
 #include "checks/detail/op_cause.hpp"
+#include "checks/detail/string_map.hpp"
+#include "core/jsonl.hpp"
 
 #include <map>
 #include <set>
