@@ -1,6 +1,8 @@
 // run_check: one pass over every input feeds every gate fold and the scenario fold; then the gates
 // finish, the scenarios are judged, the verdict is taken.
-#include "checks/detail/model.hpp"
+#include "checks/detail/folds.hpp"
+#include "checks/detail/record_parser.hpp"
+#include "core/jsonl.hpp"
 #include "core/log_file.hpp"
 #include "core/time.hpp"
 

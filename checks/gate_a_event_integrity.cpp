@@ -1,7 +1,8 @@
 // Gate A — Event Integrity (SPEC §5): logical ops with more than one applied effect (from every
 // upstream attempt in the traffic log, not only what the client saw), and the journal's
 // schema_version, correlation_id, causation_id and idempotency keys.
-#include "checks/detail/model.hpp"
+#include "checks/detail/evidence.hpp"
+#include "checks/detail/folds.hpp"
 
 #include <algorithm>
 

@@ -1,7 +1,9 @@
 // Gate B — Projection Integrity (SPEC §5): the final balance of each agent against the sum of the
 // applied deltas, with Jepsen's counter interval for effects of unknown outcome; the per-event
 // balance chain; NaN/Inf; negative balances; the state digest before and after a replay/restart.
-#include "checks/detail/model.hpp"
+#include "checks/detail/evidence.hpp"
+#include "checks/detail/folds.hpp"
+#include "checks/detail/string_map.hpp"
 
 #include <algorithm>
 

@@ -1,6 +1,7 @@
 // Gate C — Human Gate Safety (SPEC §5): approvals with more than one winning decision (a 2xx to
 // approve/deny), and winning decisions missing from the audit trail (journal approval.* events).
-#include "checks/detail/model.hpp"
+#include "checks/detail/evidence.hpp"
+#include "checks/detail/folds.hpp"
 
 #include <functional>
 #include <map>

@@ -1,7 +1,9 @@
 // Gate D — Failure Safety (SPEC §5): backend 5xx (or a crash) while the karma route was blacked
 // out; consumes answered without the fallback (karma:"fallback", CI 0.5) during the outage;
 // anomalous amounts blocked instead of flagged; CI outside [0.3, 0.7] (extremes < 0.1 or > 0.9).
-#include "checks/detail/model.hpp"
+#include "checks/detail/evidence.hpp"
+#include "checks/detail/folds.hpp"
+#include "checks/detail/string_map.hpp"
 #include "faults/kind_traits.hpp"
 
 #include <deque>

@@ -2,7 +2,8 @@
 // slope in MB/min of each sampled process (checks/memory_trend.cpp), and the errors the load saw
 // that the run did not provoke (checks/detail/op_cause.hpp).
 #include "checks/detail/memory_trend.hpp"
-#include "checks/detail/model.hpp"
+#include "checks/detail/evidence.hpp"
+#include "checks/detail/folds.hpp"
 #include "checks/detail/op_cause.hpp"
 
 #include <algorithm>

@@ -1,5 +1,7 @@
 // The histograms, time series, huge-page tables and small helpers the gates share.
-#include "checks/detail/model.hpp"
+#include "checks/detail/evidence.hpp"
+#include "checks/detail/folds.hpp"
+#include "checks/detail/op_book.hpp"
 
 #include <fcntl.h>
 #include <sys/mman.h>

@@ -5,7 +5,8 @@
 // one before them: those are read from its learnt shape (detail/line_shapes.hpp), which hands the
 // reader the same tokens Boost.JSON would, without tokenizing. Control and run records (rare, and
 // read whole) and lines that only parse leniently (NaN, Infinity) go through a DOM.
-#include "checks/detail/model.hpp"
+#include "checks/detail/folds.hpp"
+#include "checks/detail/record_parser.hpp"
 #include "core/jsonl.hpp"
 #include "core/time.hpp"
 
@@ -18,7 +19,27 @@ namespace stormgate::checks::detail {
 
 namespace json = boost::json;
 
+// Every field the gates read, named as in the description (detail/records.hpp); a key of the line
+// maps to one or more.
+enum class record_field : std::uint8_t {
+#define STORMGATE_FIELD_NAME(name, lv, key, how, target, member) name,
+  STORMGATE_RECORD_FIELDS(STORMGATE_FIELD_NAME)
+#undef STORMGATE_FIELD_NAME
+};
+
+// The fields a key names: several when the profile names a field like another (at most one fixed
+// name and the profile's agent_id, amount and balance_after share a level).
+struct key_fields {
+  std::uint64_t head = 0, tail = 0;
+  std::size_t size = std::string_view::npos;  // npos: an empty slot
+  std::uint8_t count = 0;
+  std::array<record_field, 4> fields{};
+};
+
 namespace {
+
+using field = record_field;
+using level = field_level;
 
 std::int64_t us_of(std::string_view rfc3339) {
   if (rfc3339.empty()) return 0;
@@ -97,48 +118,12 @@ void read_run(json::value const& doc, log_kind kind, run_marker& r) {
 
 // ---- what the reader keeps ------------------------------------------------------------------
 
-// Every field the gates read, named for where it sits; a key of the line maps to one or more.
-enum class field : std::uint8_t {
-  // a traffic record
-  kind, id, route, method, target, outcome, ts, ts_end, latency_us, req, faults, upstream,
-  // a history record
-  type, op, scenario, f, error, cause, status, attempt, value, action, reason,
-  // a journal event
-  event_id, event_type, idempotency_key, correlation_id, causation_id, schema_version, payload,
-  // exchange.req
-  req_headers, req_body, op_header, idempotency_header, agent_id, amount,
-  // exchange.faults[]
-  fault_kind, fault_path, fault_value, fault_applied,
-  // an upstream answer (exchange.upstream[])
-  answer_status, answer_error, answer_body, answer_headers, replayed,
-  // an answer's body or a history op's value; its metadata
-  reply_event_id, balance_after, balance, awarded, requested, synergy_total, capped, state_digest, approval_id, detail,
-  balances, metadata, value_agent_id, value_amount, rss_bytes, sample_process, sample_pid, ci, karma, anomaly_detected,
-  // a journal event's payload
-  entity_id, payload_agent_id, payload_amount, payload_awarded, payload_balance_after, payload_reason, request_id,
-  payload_approval_id, payload_capped,
-};
-
-// Where the reader is in a line: the object (or array) whose keys it reads; `skip` drops a subtree.
-enum class level : std::uint8_t {
-  skip, traffic, history, journal, req, req_headers, req_body, faults, fault, upstream, answer, answer_headers,
-  reply, value, metadata, balances, payload,
-  count
-};
-
 // The keys of one level, in a perfect hash table (built once, no two keys in one slot). Two
 // machine words hold a key of up to 16 bytes whole (its first and last 8, or 4, bytes), so a
 // lookup is a multiply and three compares, no memcmp.
 class key_table {
  public:
-  struct entry {
-    std::uint64_t head = 0, tail = 0;
-    std::size_t size = std::string_view::npos;  // npos: an empty slot
-    std::uint8_t count = 0;
-    // several when the profile names a field like another: at most one fixed name and the
-    // profile's agent_id, amount and balance_after share a level
-    std::array<field, 4> fields{};
-  };
+  using entry = key_fields;
   void add(std::string_view key, field f) {
     std::size_t i = 0;
     while (i < keys_.size() && keys_[i].first != key) ++i;
@@ -233,6 +218,18 @@ using vt = value_ref::type;
 
 bool is_op_type(std::string_view t) { return t == "invoke" || t == "ok" || t == "fail" || t == "info"; }
 
+// A value into a described member, as the member's type takes it.
+void set(std::string_view& m, value_ref const& v) { m = v.str(); }
+void set(opt_num& m, value_ref const& v) { m = v.num(); }
+void set(std::optional<bool>& m, value_ref const& v) { m = v.boolean(); }
+
+// &(obj->*m) when the member is an M and the object is there, else null.
+template <class M, class T, class C, class V>
+M* member_as(T* obj, V C::*m) {
+  if constexpr (std::is_same_v<V, M>) return obj ? &(obj->*m) : nullptr;
+  else return nullptr;
+}
+
 }  // namespace
 
 // ---- reader: the streaming parser's handler -----------------------------------------------------
@@ -257,25 +254,19 @@ class record_parser::reader {
   // What the key just read named, for line_shapes to hand back with the value of the same key of a
   // line of the same shape, in place of looking it up again; null where the key did more (a
   // balances entry).
-  void const* key_found() const { return at_.lv == level::balances ? nullptr : pending_; }
+  key_fields const* key_found() const { return at_.lv == level::balances ? nullptr : pending_; }
   // Where the value of such a key goes when the reader only stores it there, a string (or a
   // number) in a member of the record being read, not in an answer or fault, which move: line_shapes
   // then stores it straight. Null for every other key.
-  std::string_view* string_member(void const* fields) {
-    auto e = found(fields);
-    return e->count == 1 ? string_member(e->fields[0]) : nullptr;
-  }
-  opt_num* number_member(void const* fields) {
-    auto e = found(fields);
-    return e->count == 1 ? number_member(e->fields[0]) : nullptr;
-  }
+  std::string_view* string_member(key_fields const* e) { return e->count == 1 ? string_member(e->fields[0]) : nullptr; }
+  opt_num* number_member(key_fields const* e) { return e->count == 1 ? number_member(e->fields[0]) : nullptr; }
   // The value of such a key, in a line read from a shape: a string is in the line.
-  void on_found_string(void const* fields, std::string_view s) { take_found(found(fields), {vt::string, false, 0, s}); }
-  void on_found_number(void const* fields, double d) { take_found(found(fields), {vt::number, false, d}); }
-  void on_found_bool(void const* fields, bool b) { take_found(found(fields), {vt::boolean, b}); }
-  void on_found_null(void const* fields) { take_found(found(fields), {vt::null}); }
-  void on_found_object(void const* fields) { push(take_found(found(fields), {vt::object})); }
-  void on_found_array(void const* fields) { push(take_found(found(fields), {vt::array})); }
+  void on_found_string(key_fields const* e, std::string_view s) { take_found(e, {vt::string, false, 0, s}); }
+  void on_found_number(key_fields const* e, double d) { take_found(e, {vt::number, false, d}); }
+  void on_found_bool(key_fields const* e, bool b) { take_found(e, {vt::boolean, b}); }
+  void on_found_null(key_fields const* e) { take_found(e, {vt::null}); }
+  void on_found_object(key_fields const* e) { push(take_found(e, {vt::object})); }
+  void on_found_array(key_fields const* e) { push(take_found(e, {vt::array})); }
   // After the line: fills `out`; control and run records are left to the DOM (only their kind set).
   bool finish(log_kind kind, record& out, std::string& err);
 
@@ -358,12 +349,7 @@ class record_parser::reader {
   std::deque<std::vector<balance_entry>> balance_lists_;  // a deque: a list stays put while others are added
   std::size_t balance_lists_used_ = 0;
   std::vector<balance_entry>* balances_ = nullptr;  // the balances object being read
-  // read before the record's kind is known, or combined at the end
-  std::string_view kind_, ts_, ts_end_, action_, reason_;
-  opt_num latency_, status_, attempt_, rss_, pid_;
-  std::string_view sample_process_;
-  std::string_view entity_id_, payload_agent_, request_id_, payload_approval_;
-  opt_num payload_amount_, payload_awarded_;
+  line_fields held_;  // read before the record's kind is known, or combined at the end
   // the second of the last time stamp parsed, in the proxy's format (see time_of)
   std::array<char, 19> second_{};
   std::int64_t second_us_ = 0;
@@ -417,7 +403,6 @@ class record_parser::reader {
     }
     return take_found(std::exchange(pending_, nullptr), v);
   }
-  static key_table::entry const* found(void const* fields) { return static_cast<key_table::entry const*>(fields); }
   frame take_found(key_table::entry const* e, value_ref const& v) {
     if (e->count == 1) return assign(e->fields[0], v);
     frame next;
@@ -426,8 +411,27 @@ class record_parser::reader {
     return next;
   }
   frame assign(field fd, value_ref const& v);
+  frame assign_by_hand(field fd, value_ref const& v);
   std::string_view* string_member(field fd);
   opt_num* number_member(field fd);
+  template <class M>
+  M* member_of(field fd);
+  // The record (or the part of it) each target of the description names; fixed_: null for a part
+  // that moves (an answer, a fault), whose members line_shapes may not store to straight.
+  exchange& in_x() { return x_; }
+  hist_op& in_h() { return h_; }
+  journal_event& in_e() { return e_; }
+  line_fields& in_line() { return held_; }
+  reply& in_r() { return *at_.r; }
+  answer& in_a() { return *at_.a; }
+  fault_applied& in_fault() { return x_.faults.back(); }
+  exchange* fixed_x() { return &x_; }
+  hist_op* fixed_h() { return &h_; }
+  journal_event* fixed_e() { return &e_; }
+  line_fields* fixed_line() { return &held_; }
+  reply* fixed_r() { return nullptr; }
+  answer* fixed_a() { return nullptr; }
+  fault_applied* fixed_fault() { return nullptr; }
   std::vector<balance_entry>* new_balance_list();
   void reset_reply(reply& r) { r = reply{}; }
   void reset_exchange();
@@ -439,60 +443,12 @@ class record_parser::reader {
 
 record_parser::reader::reader(context const& ctx) : ctx_(ctx) {
   auto const& p = ctx.profile.fields;
-  auto add = [&](level lv, std::string_view key, field f) { keys_[static_cast<std::size_t>(lv)].add(key, f); };
-  for (auto [k, f] : {std::pair{"kind", field::kind}, {"id", field::id}, {"route", field::route}, {"method", field::method},
-                      {"target", field::target}, {"outcome", field::outcome}, {"ts", field::ts}, {"ts_end", field::ts_end},
-                      {"latency_us", field::latency_us}, {"req", field::req}, {"faults", field::faults},
-                      {"upstream", field::upstream}})
-    add(level::traffic, k, f);
-  for (auto [k, f] : {std::pair{"type", field::type}, {"op", field::op}, {"scenario", field::scenario}, {"f", field::f},
-                      {"error", field::error}, {"cause", field::cause}, {"ts", field::ts}, {"latency_us", field::latency_us}, {"status", field::status},
-                      {"attempt", field::attempt}, {"value", field::value}, {"action", field::action}, {"reason", field::reason}})
-    add(level::history, k, f);
-  for (auto [k, f] : {std::pair{"event_id", field::event_id}, {"event_type", field::event_type},
-                      {"idempotency_key", field::idempotency_key}, {"correlation_id", field::correlation_id},
-                      {"causation_id", field::causation_id}, {"timestamp", field::ts}, {"schema_version", field::schema_version},
-                      {"payload", field::payload}})
-    add(level::journal, k, f);
-  add(level::req, "headers", field::req_headers);
-  add(level::req, "body", field::req_body);
-  add(level::req_headers, "x-stormgate-op", field::op_header);
-  add(level::req_headers, "idempotency-key", field::idempotency_header);
-  add(level::req_body, p.agent_id, field::agent_id);
-  add(level::req_body, p.amount, field::amount);
-  for (auto [k, f] : {std::pair{"kind", field::fault_kind}, {"path", field::fault_path}, {"value", field::fault_value},
-                      {"applied", field::fault_applied}})
-    add(level::fault, k, f);
-  add(level::answer, "status", field::answer_status);
-  add(level::answer, "error", field::answer_error);
-  add(level::answer, "body", field::answer_body);
-  add(level::answer, "headers", field::answer_headers);
-  add(level::answer_headers, "idempotent-replayed", field::replayed);
-  // an answer's body and a history op's value hold the same fields; the value also names the op's
-  // agent and amount, and a memory sample's rss_bytes
-  for (auto lv : {level::reply, level::value}) {
-    add(lv, p.balance_after, field::balance_after);
-    for (auto [k, f] : {std::pair{"balance", field::balance}, {"awarded", field::awarded}, {"requested", field::requested},
-                        {"synergy_total", field::synergy_total}, {"capped", field::capped}, {"state_digest", field::state_digest},
-                        {"approval_id", field::approval_id}, {"detail", field::detail},
-                        {"balances", field::balances}, {"metadata", field::metadata}})
-      add(lv, k, f);
-  }
-  if (!p.event_id.empty()) add(level::reply, p.event_id, field::reply_event_id);
-  add(level::value, "event_id", field::reply_event_id);
-  add(level::value, p.agent_id, field::value_agent_id);
-  add(level::value, p.amount, field::value_amount);
-  add(level::value, "rss_bytes", field::rss_bytes);
-  add(level::value, "process", field::sample_process);
-  add(level::value, "pid", field::sample_pid);
-  add(level::metadata, "ci", field::ci);
-  add(level::metadata, "karma", field::karma);
-  add(level::metadata, "anomaly_detected", field::anomaly_detected);
-  for (auto [k, f] : {std::pair{"entity_id", field::entity_id}, {"agent_id", field::payload_agent_id}, {"amount", field::payload_amount},
-                      {"awarded", field::payload_awarded}, {"balance_after", field::payload_balance_after},
-                      {"reason", field::payload_reason}, {"request_id", field::request_id},
-                      {"approval_id", field::payload_approval_id}, {"capped", field::payload_capped}})
-    add(level::payload, k, f);
+  auto add = [&](level lv, std::optional<std::string_view> key, field f) {
+    if (key) keys_[static_cast<std::size_t>(lv)].add(*key, f);
+  };
+#define STORMGATE_FIELD_KEY(name, lv, key, how, target, member) add(level::lv, key, field::name);
+  STORMGATE_RECORD_FIELDS(STORMGATE_FIELD_KEY)
+#undef STORMGATE_FIELD_KEY
 }
 
 void record_parser::reader::start(log_kind kind, std::string_view line, bool stable) {
@@ -509,13 +465,7 @@ void record_parser::reader::start(log_kind kind, std::string_view line, bool sta
   top_object_ = false;
   balance_lists_used_ = 0;
   balances_ = nullptr;
-  kind_ = ts_ = ts_end_ = action_ = reason_ = {};
-  latency_.reset();
-  status_.reset();
-  attempt_.reset();
-  rss_.reset();
-  pid_.reset();
-  sample_process_ = {};
+  held_ = line_fields{};
   switch (kind) {
     case log_kind::traffic: reset_exchange(); break;
     case log_kind::history: h_ = hist_op{}; break;
@@ -523,9 +473,6 @@ void record_parser::reader::start(log_kind kind, std::string_view line, bool sta
       e_ = journal_event{};
       e_.correlation_null = true;  // absent counts as null
       e_.schema_missing = true;
-      entity_id_ = payload_agent_ = request_id_ = payload_approval_ = {};
-      payload_amount_.reset();
-      payload_awarded_.reset();
       break;
   }
   top_ = kind == log_kind::traffic ? level::traffic : kind == log_kind::history ? level::history : level::journal;
@@ -602,12 +549,30 @@ std::vector<balance_entry>* record_parser::reader::new_balance_list() {
 }
 
 // Each case sets its field from the value alone, whatever it held before: a duplicate key's last
-// value wins, as in a DOM.
+// value wins, as in a DOM. The stores are the description's (detail/records.hpp); every other field
+// is read here by hand, by name (the switch names every field: -Wswitch tells one left out).
+#define STORMGATE_ASSIGN_store(name, target, member) \
+  case field::name: set(in_##target().member, v); return next;
+#define STORMGATE_ASSIGN_store_or_null(name, target, member) \
+  case field::name: {                                        \
+    auto& t = in_##target();                                 \
+    set(t.member, v);                                        \
+    t.member##_null = v.is_null();                           \
+    return next;                                             \
+  }
+#define STORMGATE_ASSIGN_string(name, target, member)
+#define STORMGATE_ASSIGN_number(name, target, member)
+#define STORMGATE_ASSIGN_boolean(name, target, member)
+#define STORMGATE_ASSIGN_object(name, target, member)
+#define STORMGATE_ASSIGN_array(name, target, member)
+#define STORMGATE_FIELD_ASSIGN(name, lv, key, how, target, member) STORMGATE_ASSIGN_##how(name, target, member)
+
 record_parser::reader::frame record_parser::reader::assign(field fd, value_ref const& v) {
   frame next;
   auto& x = x_;
   auto const& at = at_;
   switch (fd) {
+    STORMGATE_RECORD_FIELDS(STORMGATE_FIELD_ASSIGN)
     // traffic record
     case field::req:
       x.op_key = x.idem_key = x.agent_id = {};
@@ -633,13 +598,9 @@ record_parser::reader::frame record_parser::reader::assign(field fd, value_ref c
       if (v.is_object()) next.lv = level::req_body;
       break;
     // exchange.faults[]: the one being read is the last
-    case field::fault_kind: x.faults.back().kind = v.str(); break;
-    case field::fault_path: x.faults.back().path = v.str(); break;
-    case field::fault_value: x.faults.back().value = v.num(); break;
     case field::fault_applied: x.faults.back().applied = v.boolean().value_or(true); break;
     // an answer
     case field::answer_status: at.a->status = v.num() ? static_cast<int>(*v.num()) : 0; break;
-    case field::answer_error: at.a->error = v.str(); break;
     case field::answer_body:
       if (at.a->has_body) reset_reply(*at.a);  // else its reply holds nothing yet
       at.a->has_body = v.is_object();
@@ -656,48 +617,33 @@ record_parser::reader::frame record_parser::reader::assign(field fd, value_ref c
     }
     // an answer's body, a history op's value
     case field::reply_event_id:
+    case field::value_event_id:
       at.r->event_id = v.str();
       at.r->event_hash = at.r->event_id.empty() ? 0 : h64(at.r->event_id);
       break;
-    case field::balance_after:
-      at.r->balance_after = v.num();
-      at.r->balance_after_null = v.is_null();
-      break;
-    case field::balance:
-      at.r->balance = v.num();
-      at.r->balance_null = v.is_null();
-      break;
-    case field::awarded: at.r->awarded = v.num(); break;
-    case field::requested: at.r->requested = v.num(); break;
-    case field::synergy_total: at.r->synergy_total = v.num(); break;
-    case field::capped: at.r->capped = v.boolean(); break;
-    case field::state_digest: at.r->state_digest = v.str(); break;
-    case field::approval_id: at.r->approval_id = v.str(); break;
-    case field::detail: at.r->detail = v.str(); break;
-    case field::balances:
+    case field::reply_balances:
+    case field::value_balances:
       at.r->balances = nullptr;
       if (v.is_object()) {
         at.r->balances = balances_ = new_balance_list();
         next = {level::balances, at.a, at.r};
       }
       break;
-    case field::metadata:
+    case field::reply_metadata:
+    case field::value_metadata:
       at.r->ci.reset();
       at.r->karma = {};
       at.r->anomaly_detected.reset();
       if (v.is_object()) next = {level::metadata, at.a, at.r};
       break;
-    case field::ci: at.r->ci = v.num(); break;
-    case field::karma: at.r->karma = v.str(); break;
-    case field::anomaly_detected: at.r->anomaly_detected = v.boolean(); break;
     // history record
     case field::value:
       reset_reply(h_);
       h_.agent_id = {};
       h_.amount.reset();
-      rss_.reset();
-      pid_.reset();
-      sample_process_ = {};
+      held_.rss.reset();
+      held_.pid.reset();
+      held_.sample_process = {};
       if (v.is_object()) next = {level::value, nullptr, &h_};
       break;
     // journal event
@@ -715,98 +661,78 @@ record_parser::reader::frame record_parser::reader::assign(field fd, value_ref c
       e_.schema_missing = !v.num();
       break;
     case field::payload:
-      entity_id_ = payload_agent_ = request_id_ = payload_approval_ = {};
-      payload_amount_.reset();
-      payload_awarded_.reset();
+      held_.entity_id = held_.payload_agent = held_.request_id = held_.payload_approval = {};
+      held_.payload_amount.reset();
+      held_.payload_awarded.reset();
       e_.balance_after.reset();
       e_.balance_after_null = false;
       e_.reason = {};
       e_.capped.reset();
       if (v.is_object()) next.lv = level::payload;
       break;
-    case field::payload_balance_after:
-      e_.balance_after = v.num();
-      e_.balance_after_null = v.is_null();
-      break;
-    case field::payload_capped: e_.capped = v.boolean(); break;
-    default:  // a field whose value is only stored
-      if (auto m = string_member(fd)) *m = v.str();
-      else if (auto n = number_member(fd)) *n = v.num();
-      break;
   }
   return next;
 }
 
-// The fields whose value is only stored, as v.str() or v.num() (assign's default), in a member of
-// the record being read.
-std::string_view* record_parser::reader::string_member(field fd) {
+#undef STORMGATE_FIELD_ASSIGN
+#undef STORMGATE_ASSIGN_store
+#undef STORMGATE_ASSIGN_store_or_null
+#undef STORMGATE_ASSIGN_string
+#undef STORMGATE_ASSIGN_number
+#undef STORMGATE_ASSIGN_boolean
+#undef STORMGATE_ASSIGN_object
+#undef STORMGATE_ASSIGN_array
+
+// Where a field whose value is only stored goes, as an M (string or number), when it is a member
+// of the record being read, not of a part that moves: line_shapes stores it there straight.
+#define STORMGATE_MEMBER_store(name, target, member) \
+  case field::name: return member_as<M>(fixed_##target(), &fill::target::member);
+#define STORMGATE_MEMBER_store_or_null(name, target, member)
+#define STORMGATE_MEMBER_string(name, target, member)
+#define STORMGATE_MEMBER_number(name, target, member)
+#define STORMGATE_MEMBER_boolean(name, target, member)
+#define STORMGATE_MEMBER_object(name, target, member)
+#define STORMGATE_MEMBER_array(name, target, member)
+#define STORMGATE_FIELD_MEMBER(name, lv, key, how, target, member) STORMGATE_MEMBER_##how(name, target, member)
+
+template <class M>
+M* record_parser::reader::member_of(field fd) {
   switch (fd) {
-    case field::kind: return &kind_;
-    case field::id: return &x_.id;
-    case field::route: return &x_.route;
-    case field::method: return &x_.method;
-    case field::target: return &x_.target;
-    case field::outcome: return &x_.outcome;
-    case field::ts: return &ts_;
-    case field::ts_end: return &ts_end_;
-    case field::op_header: return &x_.op_key;
-    case field::idempotency_header: return &x_.idem_key;
-    case field::agent_id: return &x_.agent_id;
-    case field::value_agent_id: return &h_.agent_id;
-    case field::type: return &h_.type;
-    case field::op: return &h_.op;
-    case field::scenario: return &h_.scenario;
-    case field::f: return &h_.f;
-    case field::error: return &h_.error;
-    case field::cause: return &h_.cause;
-    case field::sample_process: return &sample_process_;
-    case field::action: return &action_;
-    case field::reason: return &reason_;
-    case field::event_id: return &e_.event_id;
-    case field::event_type: return &e_.event_type;
-    case field::idempotency_key: return &e_.idem_key;
-    case field::entity_id: return &entity_id_;
-    case field::payload_agent_id: return &payload_agent_;
-    case field::payload_reason: return &e_.reason;
-    case field::request_id: return &request_id_;
-    case field::payload_approval_id: return &payload_approval_;
+    STORMGATE_RECORD_FIELDS(STORMGATE_FIELD_MEMBER)
     default: return nullptr;
   }
 }
 
-opt_num* record_parser::reader::number_member(field fd) {
-  switch (fd) {
-    case field::latency_us: return &latency_;
-    case field::amount: return &x_.amount;
-    case field::value_amount: return &h_.amount;
-    case field::rss_bytes: return &rss_;
-    case field::sample_pid: return &pid_;
-    case field::status: return &status_;
-    case field::attempt: return &attempt_;
-    case field::payload_amount: return &payload_amount_;
-    case field::payload_awarded: return &payload_awarded_;
-    default: return nullptr;
-  }
-}
+#undef STORMGATE_FIELD_MEMBER
+#undef STORMGATE_MEMBER_store
+#undef STORMGATE_MEMBER_store_or_null
+#undef STORMGATE_MEMBER_string
+#undef STORMGATE_MEMBER_number
+#undef STORMGATE_MEMBER_boolean
+#undef STORMGATE_MEMBER_object
+#undef STORMGATE_MEMBER_array
+
+std::string_view* record_parser::reader::string_member(field fd) { return member_of<std::string_view>(fd); }
+opt_num* record_parser::reader::number_member(field fd) { return member_of<opt_num>(fd); }
 
 bool record_parser::reader::finish(log_kind kind, record& out, std::string& err) {
   switch (kind) {
     case log_kind::traffic:
-      if (kind_ == "exchange") return finish_exchange(out, err);
-      if (kind_ == "control") {
+      if (held_.kind == "exchange") return finish_exchange(out, err);
+      if (held_.kind == "control") {
         out.kind = record_kind::control;
         return true;
       }
-      if (kind_ == "run") {
+      if (held_.kind == "run") {
         out.kind = record_kind::traffic_run;
         return true;
       }
-      if (kind_.empty()) {
+      if (held_.kind.empty()) {
         err = "record without kind";
         return false;
       }
       out.kind = record_kind::ignored;
-      out.ignored_type = kind_;
+      out.ignored_type = held_.kind;
       return true;
     case log_kind::history: return finish_history(out, err);
     case log_kind::journal: return finish_event(out, err);
@@ -862,10 +788,10 @@ record_parser::reader::op_class const& record_parser::reader::classify(std::stri
 
 bool record_parser::reader::finish_exchange(record& out, std::string& err) {
   auto& x = x_;
-  x.ts_us = time_of(ts_);
-  x.ts_end_us = time_of(ts_end_);
+  x.ts_us = time_of(held_.ts);
+  x.ts_end_us = time_of(held_.ts_end);
   if (!x.ts_end_us) x.ts_end_us = x.ts_us;
-  x.latency_us = latency_ ? static_cast<std::int64_t>(*latency_) : -1;
+  x.latency_us = held_.latency ? static_cast<std::int64_t>(*held_.latency) : -1;
   if (x.method.empty() || x.target.empty()) {
     err = "exchange without method or target";
     return false;
@@ -887,10 +813,10 @@ bool record_parser::reader::finish_exchange(record& out, std::string& err) {
 bool record_parser::reader::finish_history(record& out, std::string& err) {
   auto type = h_.type;
   if (is_op_type(type)) {
-    h_.ts_us = time_of(ts_);
-    if (latency_) h_.latency_us = static_cast<std::int64_t>(*latency_);
-    if (status_) h_.status = static_cast<int>(*status_);
-    if (attempt_) h_.attempt = static_cast<int>(*attempt_);
+    h_.ts_us = time_of(held_.ts);
+    if (held_.latency) h_.latency_us = static_cast<std::int64_t>(*held_.latency);
+    if (held_.status) h_.status = static_cast<int>(*held_.status);
+    if (held_.attempt) h_.attempt = static_cast<int>(*held_.attempt);
     if (h_.op.empty()) {
       err = "op record without op";
       return false;
@@ -900,8 +826,9 @@ bool record_parser::reader::finish_history(record& out, std::string& err) {
     return true;
   }
   if (type == "sample") {
-    s_ = hist_sample{time_of(ts_), rss_, h_.scenario, sample_process_.empty() ? std::string_view("backend") : sample_process_,
-                     pid_ ? static_cast<std::int64_t>(*pid_) : 0};
+    s_ = hist_sample{time_of(held_.ts), held_.rss, h_.scenario,
+                     held_.sample_process.empty() ? std::string_view("backend") : held_.sample_process,
+                     held_.pid ? static_cast<std::int64_t>(*held_.pid) : 0};
     out.kind = record_kind::sample;
     out.s = &s_;
     return true;
@@ -911,7 +838,7 @@ bool record_parser::reader::finish_history(record& out, std::string& err) {
     return true;
   }
   if (type == "scenario") {
-    sc_ = hist_scenario{action_, h_.scenario, reason_, time_of(ts_)};
+    sc_ = hist_scenario{held_.action, h_.scenario, held_.reason, time_of(held_.ts)};
     out.kind = record_kind::scenario;
     out.sc = &sc_;
     return true;
@@ -931,10 +858,10 @@ bool record_parser::reader::finish_event(record& out, std::string& err) {
     err = "journal event without event_type";
     return false;
   }
-  e.ts_us = time_of(ts_);
-  e.entity_id = entity_id_.empty() ? payload_agent_ : entity_id_;
-  e.amount = payload_amount_ ? payload_amount_ : payload_awarded_;
-  e.request_id = request_id_.empty() ? payload_approval_ : request_id_;
+  e.ts_us = time_of(held_.ts);
+  e.entity_id = held_.entity_id.empty() ? held_.payload_agent : held_.entity_id;
+  e.amount = held_.payload_amount ? held_.payload_amount : held_.payload_awarded;
+  e.request_id = held_.request_id.empty() ? held_.payload_approval : held_.request_id;
   out.kind = record_kind::event;
   out.e = &e;
   return true;

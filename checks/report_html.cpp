@@ -1,7 +1,7 @@
 // --report-html: one self-contained page (no external assets): verdict, scenario and gate matrices,
 // inline SVG charts (latency percentiles, throughput, memory with its least-squares trend, fault
 // windows shaded) and the evidence tables. Renders, computes nothing.
-#include "checks/detail/model.hpp"
+#include "checks/detail/evidence.hpp"
 
 #include <algorithm>
 #include <sstream>

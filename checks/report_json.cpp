@@ -1,5 +1,7 @@
 // --report-json: the BRAiN harness's top-level fields plus the evidence. Renders, computes nothing.
-#include "checks/detail/model.hpp"
+#include "checks/detail/evidence.hpp"
+
+#include <boost/json.hpp>
 
 namespace stormgate::checks {
 

@@ -1,6 +1,6 @@
 // --report-junit: one testcase per scenario and per gate, for CI. FAIL -> <failure> with the
 // evidence, SKIP -> <skipped message=…/>. Renders, computes nothing.
-#include "checks/detail/model.hpp"
+#include "checks/detail/evidence.hpp"
 
 #include <sstream>
 

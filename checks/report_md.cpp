@@ -1,6 +1,7 @@
 // --report-md (LIVE_TEST_REPORT_TEMPLATE.md filled with the figures) and the playbook §7 matrices
 // printed on stdout. Renders, computes nothing.
-#include "checks/detail/model.hpp"
+#include "checks/detail/evidence.hpp"
+#include "core/jsonl.hpp"
 
 #include <sstream>
 

@@ -5,7 +5,9 @@
 // causes of failure, start / stop / skip) and the PASS / FAIL / SKIP rule.
 #pragma once
 #include "checks/checks.hpp"
-#include "checks/detail/model.hpp"
+#include "checks/detail/evidence.hpp"
+#include "checks/detail/folds.hpp"
+#include "checks/detail/records.hpp"
 
 #include <map>
 #include <span>

@@ -1,9 +1,12 @@
 // Scenario results (playbook §4, SPEC §4): PASS / FAIL / SKIP per scenario of check_options::scenarios,
 // from the history's scenario and op records: what every scenario has (ops, latency, causes of
 // failure) is kept here; what only one scenario checks is its judge's (scenarios/*.cpp).
-#include "checks/detail/model.hpp"
+#include "checks/detail/evidence.hpp"
+#include "checks/detail/folds.hpp"
 #include "checks/detail/op_cause.hpp"
+#include "checks/detail/string_map.hpp"
 #include "checks/scenario_judge.hpp"
+#include "core/jsonl.hpp"
 
 #include <map>
 #include <stdexcept>

@@ -1,6 +1,6 @@
 // The verdict (playbook "Erfolgs-Kriterien", SPEC §5): GO / CONDITIONAL / NO-GO with the playbook's
 // recommendation, and the exit code of SPEC §6.
-#include "checks/detail/model.hpp"
+#include "checks/detail/folds.hpp"
 
 namespace stormgate::checks {
 

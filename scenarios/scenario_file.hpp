@@ -3,6 +3,7 @@
 #pragma once
 #include "checks/scenario_judge.hpp"
 #include "load/plan_builder.hpp"
+#include "core/jsonl.hpp"
 #include "scenarios/scenarios.hpp"
 
 namespace stormgate::scenarios {

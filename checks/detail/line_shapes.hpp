@@ -23,6 +23,9 @@
 
 namespace stormgate::checks::detail {
 
+// What a handler found for a key (checks/record_parser.cpp): line_shapes only hands it back.
+struct key_fields;
+
 class line_shapes {
  public:
   // Reads `line` into `h` when it has a known shape: calls `begin()` (the reader's start), then
@@ -63,8 +66,11 @@ class line_shapes {
   struct step {
     token t;
     std::uint32_t at = 0, size = 0;  // key: in `keys`; value, scalar field or store: `at` is the slot
-    void const* found = nullptr;     // a field: what the reader found for its key
-    void* member = nullptr;          // a store: where the value goes
+    key_fields const* found = nullptr;  // a field: what the reader found for its key
+    union {                             // a store: where the value goes
+      std::string_view* string;
+      std::optional<double>* number;
+    } member{nullptr};
   };
   struct shape {
     std::string literals;      // every byte outside the scalars, in order, and 16 NULs after them
@@ -201,8 +207,8 @@ std::size_t line_shapes::prune(shape& s, std::vector<step>& kept, std::size_t i,
             if (kept[at].found) {
               fuse(s, kept, at);
               auto& f = kept[at];
-              if (f.t == token::string_field && (f.member = h.string_member(f.found))) f.t = token::string_store;
-              if (f.t == token::number_field && (f.member = h.number_member(f.found))) f.t = token::number_store;
+              if (f.t == token::string_field && (f.member.string = h.string_member(f.found))) f.t = token::string_store;
+              if (f.t == token::number_field && (f.member.number = h.number_member(f.found))) f.t = token::number_store;
             }
           } else {
             j = skip(s.steps, j + 1);
@@ -233,8 +239,8 @@ void line_shapes::replay(shape const& s, Handler& h) const {
   auto const* values = values_.data();  // in a local: the compiler cannot tell the stores below leave it
   for (auto const& st : s.steps) {
     switch (st.t) {
-      case token::string_store: *static_cast<std::string_view*>(st.member) = values[st.at].text; break;
-      case token::number_store: *static_cast<std::optional<double>*>(st.member) = values[st.at].number; break;
+      case token::string_store: *st.member.string = values[st.at].text; break;
+      case token::number_store: *st.member.number = values[st.at].number; break;
       case token::string_field: h.on_found_string(st.found, values[st.at].text); break;
       case token::number_field: h.on_found_number(st.found, values[st.at].number); break;
       case token::atom_field: {

@@ -1,7 +1,7 @@
 // Why a history op did not end ok: its `cause` as the load wrote it (core/causes.hpp), or, for a
 // history written without causes, the same words derived from its status and error.
 #pragma once
-#include "checks/detail/model.hpp"
+#include "checks/detail/records.hpp"
 #include "core/causes.hpp"
 
 #include <string>

@@ -1,6 +1,6 @@
 // The checker's context for a target profile ("reference", "brain"), as run_check builds it.
 #pragma once
-#include "checks/detail/model.hpp"
+#include "checks/detail/folds.hpp"
 
 #include <string>
 

@@ -1,7 +1,7 @@
 // Every field of a record the gates read, as one text: two parsers agree on a line when the texts
 // they give for it are equal (the line_shapes tests and the record parser's fuzz target compare them).
 #pragma once
-#include "checks/detail/model.hpp"
+#include "checks/detail/records.hpp"
 
 #include <cstdio>
 #include <string>

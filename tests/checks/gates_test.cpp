@@ -1,5 +1,7 @@
 #include "checks/checks.hpp"
-#include "checks/detail/model.hpp"
+#include "checks/detail/evidence.hpp"
+#include "checks/detail/folds.hpp"
+#include "checks/detail/op_book.hpp"
 #include "tests/support/catch.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/records.hpp"

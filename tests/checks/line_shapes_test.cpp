@@ -1,7 +1,7 @@
 // Lines read from a learnt shape (line_shapes) must give what Boost.JSON's streaming parser gives:
 // the same records, field for field and bit for bit, the same errors, on lines that vary every
 // scalar (kinds, escapes, non-ASCII, number spellings) and lines broken anywhere.
-#include "checks/detail/model.hpp"
+#include "checks/detail/record_parser.hpp"
 #include "tests/checks/context.hpp"
 #include "tests/checks/describe_record.hpp"
 #include "tests/support/catch.hpp"

@@ -4,6 +4,7 @@
 // learning parser, so that a line whose shape it has just learnt is also read from that shape.
 //   input: byte 0 = the log (traffic, history, journal) and the profile (reference, brain); then
 //   lines, one record each
+#include "checks/detail/record_parser.hpp"
 #include "tests/checks/context.hpp"
 #include "tests/checks/describe_record.hpp"
 
