@@ -4,6 +4,7 @@
 #include "checks/detail/evidence.hpp"
 #include "checks/detail/folds.hpp"
 #include "checks/detail/string_map.hpp"
+#include "faults/kind_traits.hpp"
 
 #include <algorithm>
 
@@ -14,11 +15,11 @@ constexpr double tolerance = 0.01;
 
 std::int64_t chain_key(double v) { return std::llround(v * 1000.0); }
 
-// Applied amount of a write, after a proxy `mutate` of the amount: the upstream saw the new value.
+// Applied amount of a write, after a proxy rewrite (`mutate`) of the amount: the upstream saw the new value.
 opt_num effective_amount(exchange const& x, std::string const& amount_field) {
   opt_num a = x.amount;
   for (auto const& f : x.faults)
-    if (f.kind == "mutate" && f.applied && f.value && (f.path == amount_field || f.path.empty())) a = f.value;
+    if (faults::rewrites_request(f.kind) && f.applied && f.value && (f.path == amount_field || f.path.empty())) a = f.value;
   return a;
 }
 

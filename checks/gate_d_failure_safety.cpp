@@ -165,7 +165,7 @@ void gate_d::on_exchange(exchange const& x, source const& src) {
     opt_num amount = x.amount;
     bool mutated = false;
     for (auto const& f : x.faults)
-      if (f.kind == "mutate" && f.applied && f.value) {
+      if (faults::rewrites_request(f.kind) && f.applied && f.value) {
         mutated = true;
         amount = f.value;
       }

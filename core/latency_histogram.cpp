@@ -71,4 +71,37 @@ std::uint64_t latency_histogram::percentile_upper(double q) const {
   return std::min(highest_of(bucket_of_rank(q)), max_);
 }
 
+std::uint64_t latency_histogram::count_at_most(std::uint64_t v) const {
+  std::uint64_t n = 0;
+  for (std::size_t i = 0; i < bucket_count && highest_of(i) <= v; ++i) n += counts_[i];
+  return n;
+}
+
+void concurrent_latency_histogram::record(std::uint64_t v) {
+  counts_[latency_histogram::index_of(v)].fetch_add(1, std::memory_order_relaxed);
+  sum_.fetch_add(v, std::memory_order_relaxed);
+  auto seen = max_.load(std::memory_order_relaxed);
+  while (v > seen && !max_.compare_exchange_weak(seen, v, std::memory_order_relaxed)) {
+  }
+  seen = min_.load(std::memory_order_relaxed);
+  while (v < seen && !min_.compare_exchange_weak(seen, v, std::memory_order_relaxed)) {
+  }
+}
+
+latency_histogram concurrent_latency_histogram::snapshot() const {
+  latency_histogram h;
+  for (std::size_t i = 0; i < latency_histogram::bucket_count; ++i) {
+    h.counts_[i] = counts_[i].load(std::memory_order_relaxed);
+    h.count_ += h.counts_[i];
+  }
+  if (h.count_ == 0) return h;
+  // max and min as recorded, kept within the buckets counted, so that percentiles stay in range
+  std::size_t lo = 0, hi = latency_histogram::bucket_count - 1;
+  while (h.counts_[lo] == 0) ++lo;
+  while (h.counts_[hi] == 0) --hi;
+  h.max_ = std::clamp(max_.load(std::memory_order_relaxed), latency_histogram::lowest_of(hi), latency_histogram::highest_of(hi));
+  h.min_ = std::clamp(min_.load(std::memory_order_relaxed), latency_histogram::lowest_of(lo), latency_histogram::highest_of(lo));
+  return h;
+}
+
 }  // namespace stormgate::core

@@ -150,6 +150,7 @@ concept fault_kind = requires(K const& k, json::value const& v, fault const& f, 
   typename std::bool_constant<K::ends_plan>;
   typename std::bool_constant<K::needs_body>;
   typename std::bool_constant<K::outage>;
+  typename std::bool_constant<K::rewrites_request>;
   { K::parse(v) } -> std::same_as<core::result<K>>;
   { k.plan(f, r, d, e) } -> std::same_as<void>;
   { k.to_json() } -> std::same_as<json::object>;
@@ -167,15 +168,31 @@ consteval bool registered(kind_list<K...>) {
       if (names[i] == names[j]) return false;
   return true;
 }
-template <class... K>
-consteval bool outages_listed(kind_list<K...>) {
+// kind_traits.hpp's list `names` and its test `listed` hold exactly the kinds whose trait is true.
+template <class... K, std::size_t N>
+consteval bool same_as_trait(kind_list<K...>, std::string_view const (&names)[N], bool (*listed)(std::string_view),
+                             std::array<bool, sizeof...(K)> trait) {
+  std::string_view const kind_names[] = {K::name...};
   std::size_t n = 0;
-  for (auto o : outage_kinds) n += ((K::name == o && K::outage) || ...);
-  return n == std::size(outage_kinds) && ((K::outage == is_outage(K::name)) && ...);
+  for (auto o : names)
+    for (std::size_t i = 0; i < sizeof...(K); ++i) n += kind_names[i] == o && trait[i];
+  bool agree = true;
+  for (std::size_t i = 0; i < sizeof...(K); ++i) agree = agree && trait[i] == listed(kind_names[i]);
+  return n == N && agree;
+}
+template <class... K>
+consteval bool outages_listed(kind_list<K...> l) {
+  return same_as_trait(l, outage_kinds, is_outage, {K::outage...});
+}
+template <class... K>
+consteval bool rewrites_listed(kind_list<K...> l) {
+  return same_as_trait(l, rewriting_kinds, rewrites_request, {K::rewrites_request...});
 }
 }  // namespace detail
 
 static_assert(detail::registered(kinds{}), "two fault kinds share a name");
 static_assert(detail::outages_listed(kinds{}), "faults/kind_traits.hpp's outage_kinds differ from the kinds' `outage`");
+static_assert(detail::rewrites_listed(kinds{}),
+              "faults/kind_traits.hpp's rewriting_kinds differ from the kinds' `rewrites_request`");
 
 }  // namespace stormgate::faults

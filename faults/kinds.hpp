@@ -33,7 +33,9 @@ enum class abort_mode { status, reset, hang };
 //   phase       plan order: all hits of a lower phase are planned before any of a higher one;
 //   ends_plan   once one hit of this kind is planned, nothing else is;
 //   needs_body  the request body must be parsed as JSON for it;
-//   outage      the client is cut off from the upstream's answer (gate D; see kind_traits.hpp).
+//   outage      the client is cut off from the upstream's answer (gate D; see kind_traits.hpp);
+//   rewrites_request  a request field (the record's `path`) goes upstream as the record's `value`
+//               (gates B and D read the applied amount from it; see kind_traits.hpp).
 // And three functions, defined in its file:
 //   static core::result<K> parse(json::value const&);   errors name "action.<name>.<field>"
 //   void plan(fault const&, request_view const&, draw, effect&) const;
@@ -42,7 +44,7 @@ enum class abort_mode { status, reset, hang };
 struct delay {
   static constexpr std::string_view name = "delay";
   static constexpr int phase = 0;
-  static constexpr bool ends_plan = false, needs_body = false, outage = false;
+  static constexpr bool ends_plan = false, needs_body = false, outage = false, rewrites_request = false;
 
   std::int64_t ms = 0;
   std::int64_t jitter_ms = 0;  // the delay is ms + a seeded draw in [-jitter_ms, +jitter_ms], never < 0
@@ -55,7 +57,7 @@ struct delay {
 struct blackout {  // the upstream is never asked
   static constexpr std::string_view name = "blackout";
   static constexpr int phase = 1;
-  static constexpr bool ends_plan = true, needs_body = false, outage = true;
+  static constexpr bool ends_plan = true, needs_body = false, outage = true, rewrites_request = false;
 
   abort_mode mode = abort_mode::status;
   unsigned status = 503;
@@ -68,7 +70,7 @@ struct blackout {  // the upstream is never asked
 struct duplicate {  // the same request sent upstream `copies` times in all; the client gets the first answer
   static constexpr std::string_view name = "duplicate";
   static constexpr int phase = 3;
-  static constexpr bool ends_plan = false, needs_body = false, outage = false;
+  static constexpr bool ends_plan = false, needs_body = false, outage = false, rewrites_request = false;
 
   int copies = 2;
   std::int64_t spacing_ms = 0;
@@ -81,7 +83,7 @@ struct duplicate {  // the same request sent upstream `copies` times in all; the
 struct mutate {  // a JSON request body field changed before it goes upstream
   static constexpr std::string_view name = "mutate";
   static constexpr int phase = 2;
-  static constexpr bool ends_plan = false, needs_body = true, outage = false;
+  static constexpr bool ends_plan = false, needs_body = true, outage = false, rewrites_request = true;
 
   std::string path;  // dotted ("amount", "meta.score", "items.0.qty")
   std::optional<double> multiply;
@@ -95,7 +97,7 @@ struct mutate {  // a JSON request body field changed before it goes upstream
 struct drop_response {  // the upstream applies the request, the client gets a failure instead of the answer
   static constexpr std::string_view name = "drop_response";
   static constexpr int phase = 4;
-  static constexpr bool ends_plan = false, needs_body = false, outage = true;
+  static constexpr bool ends_plan = false, needs_body = false, outage = true, rewrites_request = false;
 
   abort_mode mode = abort_mode::status;  // status or reset
   unsigned status = 504;

@@ -154,13 +154,19 @@ reply stats(server& srv, admin_request const&) {
     json::object by_status;
     for (std::size_t s = 0; s < m.by_status.size(); ++s)
       if (auto n = m.by_status[s].load(std::memory_order_relaxed)) by_status[s ? std::to_string(s) : "none"] = n;
-    auto count = m.latency_count.load();
+    auto lat = m.upstream_latency.snapshot();
+    auto count = lat.count();
     routes[r->cfg.name] = json::object{
         {"requests", m.requests()},
         {"by_status", std::move(by_status)},
         {"client_errors", m.client_errors.load()},
         {"upstream_attempts", count},
-        {"upstream_latency_mean_us", count ? static_cast<double>(m.latency_sum_us.load()) / double(count) : 0.0}};
+        {"upstream_latency_mean_us", count ? static_cast<double>(m.upstream_latency.sum()) / double(count) : 0.0},
+        {"upstream_latency_us", json::object{{"p50", lat.percentile(0.50)},
+                                             {"p90", lat.percentile(0.90)},
+                                             {"p99", lat.percentile(0.99)},
+                                             {"p999", lat.percentile(0.999)},
+                                             {"max", lat.max()}}}};
   }
   std::uint64_t open = 0;
   for (std::size_t i = 0; i < srv.stats.route_count(); ++i) open += srv.stats.route(i).open_connections.load();
@@ -195,16 +201,15 @@ reply prometheus(server& srv, admin_request const&) {
         "# TYPE stormgate_upstream_latency_seconds histogram\n";
   for (auto const& r : srv.routes) {
     auto& m = srv.stats.route(r->index);
-    std::uint64_t cum = 0;
-    for (std::size_t i = 0; i <= latency_buckets_s.size(); ++i) {
-      cum += m.latency[i].load(std::memory_order_relaxed);
+    auto lat = m.upstream_latency.snapshot();  // one snapshot: the buckets, +Inf and _count agree
+    for (auto le : metrics_le_us)
       os << "stormgate_upstream_latency_seconds_bucket{route=\"" << r->cfg.name << "\",le=\""
-         << (i < latency_buckets_s.size() ? short_number(latency_buckets_s[i]) : std::string("+Inf"))
-         << "\"} " << cum << "\n";
-    }
+         << short_number(static_cast<double>(le) / 1e6) << "\"} " << lat.count_at_most(le) << "\n";
+    os << "stormgate_upstream_latency_seconds_bucket{route=\"" << r->cfg.name << "\",le=\"+Inf\"} " << lat.count()
+       << "\n";
     os << "stormgate_upstream_latency_seconds_sum{route=\"" << r->cfg.name << "\"} "
-       << static_cast<double>(m.latency_sum_us.load()) / 1e6 << "\n";
-    os << "stormgate_upstream_latency_seconds_count{route=\"" << r->cfg.name << "\"} " << m.latency_count.load() << "\n";
+       << static_cast<double>(m.upstream_latency.sum()) / 1e6 << "\n";
+    os << "stormgate_upstream_latency_seconds_count{route=\"" << r->cfg.name << "\"} " << lat.count() << "\n";
   }
   os << "# HELP stormgate_faults_injected_total Requests a fault hit, by kind and fault name.\n"
         "# TYPE stormgate_faults_injected_total counter\n";

@@ -1,6 +1,8 @@
 // Counters for GET /metrics (Prometheus text) and GET /stats: requests by route and status,
 // upstream latency histogram, faults injected by kind and name, active faults, log drops.
 #pragma once
+#include "core/latency_histogram.hpp"
+
 #include <array>
 #include <atomic>
 #include <cstdint>
@@ -12,22 +14,22 @@
 
 namespace stormgate::proxy::detail {
 
-inline constexpr std::array<double, 14> latency_buckets_s = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                                             0.1,    0.25,  0.5,    1.0,   2.5,   5.0,  10.0};
+// The `le` edges /metrics shows of the upstream latency histogram (Prometheus' conventional ones).
+inline constexpr std::array<std::uint64_t, 14> metrics_le_us = {500,    1000,   2500,    5000,    10000,
+                                                                25000,  50000,  100000,  250000,  500000,
+                                                                1000000, 2500000, 5000000, 10000000};
 
 struct route_metrics {
   std::string name;
   std::array<std::atomic<std::uint64_t>, 600> by_status{};  // index 0: no answer
-  std::array<std::atomic<std::uint64_t>, latency_buckets_s.size() + 1> latency{};  // upstream attempts
-  std::atomic<std::uint64_t> latency_sum_us{0};
-  std::atomic<std::uint64_t> latency_count{0};
+  core::concurrent_latency_histogram upstream_latency;  // per upstream attempt, µs
   std::atomic<std::uint64_t> client_errors{0};
   std::atomic<std::uint64_t> open_connections{0};
 
   void count_status(unsigned status) {
     by_status[status < 600 ? status : 0].fetch_add(1, std::memory_order_relaxed);
   }
-  void observe_upstream(std::int64_t latency_us);
+  void observe_upstream(std::int64_t latency_us) { upstream_latency.record_signed(latency_us); }
   std::uint64_t requests() const;
 };
 

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <thread>
 #include <vector>
 
 using histogram = stormgate::core::latency_histogram;
@@ -100,4 +101,57 @@ TEST_CASE("histogram: exact below 128 us, a negative latency counts as 0", "[cor
   CHECK(w.percentile(0.5) >= histogram::lowest_of(histogram::index_of(20000)));
   CHECK(w.percentile(0.5) <= histogram::highest_of(histogram::index_of(20000)));
   CHECK(w.percentile_upper(1.0) == 30000);
+}
+
+TEST_CASE("histogram: count_at_most counts the buckets that end at or below the value", "[core][histogram]") {
+  histogram h;
+  for (std::uint64_t v : {100ull, 499ull, 500ull, 2500ull, 40000ull}) h.record(v);
+  // 500 lies in [500, 503], 2500 in [2496, 2527]
+  REQUIRE(histogram::highest_of(histogram::index_of(500)) == 503);
+  REQUIRE(histogram::lowest_of(histogram::index_of(2500)) == 2496);
+  REQUIRE(histogram::highest_of(histogram::index_of(2500)) == 2527);
+  CHECK(h.count_at_most(99) == 0);
+  CHECK(h.count_at_most(100) == 1);  // exact below 128
+  CHECK(h.count_at_most(500) == 2);  // 500's bucket has not ended
+  CHECK(h.count_at_most(503) == 3);
+  CHECK(h.count_at_most(2500) == 3);
+  CHECK(h.count_at_most(2527) == 4);
+  CHECK(h.count_at_most(~0ull) == 5);
+  CHECK(histogram{}.count_at_most(~0ull) == 0);
+}
+
+TEST_CASE("concurrent histogram: values recorded from 4 threads read as the same histogram recorded by one",
+          "[core][histogram]") {
+  stormgate::core::concurrent_latency_histogram shared;
+  histogram serial;
+  constexpr int threads = 4, per_thread = 50000;
+  auto value = [](int t, int i) { return static_cast<std::uint64_t>((i * 7919 + t * 104729) % 3000000 + t); };
+  for (int t = 0; t < threads; ++t)
+    for (int i = 0; i < per_thread; ++i) serial.record(value(t, i));
+  {
+    std::vector<std::thread> ts;
+    for (int t = 0; t < threads; ++t)
+      ts.emplace_back([&, t] {
+        for (int i = 0; i < per_thread; ++i) shared.record(value(t, i));
+      });
+    for (auto& t : ts) t.join();
+  }
+  shared.record_signed(-3);  // a negative latency counts as 0, as in the serial one
+  serial.record_signed(-3);
+  auto snap = shared.snapshot();
+  CHECK(snap.count() == serial.count());
+  CHECK(snap.min() == serial.min());
+  CHECK(snap.max() == serial.max());
+  for (double q : {0.0, 0.1, 0.5, 0.9, 0.99, 0.999, 1.0}) {
+    INFO("q = " << q);
+    CHECK(snap.percentile(q) == serial.percentile(q));
+    CHECK(snap.percentile_upper(q) == serial.percentile_upper(q));
+  }
+  for (std::uint64_t le : {0ull, 500ull, 1000ull, 25000ull, 1000000ull, 3000000ull})
+    CHECK(snap.count_at_most(le) == serial.count_at_most(le));
+  std::uint64_t sum = 0;
+  for (int t = 0; t < threads; ++t)
+    for (int i = 0; i < per_thread; ++i) sum += value(t, i);
+  CHECK(shared.sum() == sum);
+  CHECK(stormgate::core::concurrent_latency_histogram{}.snapshot().count() == 0);
 }

@@ -51,6 +51,7 @@ TEST_CASE("kinds: every registered kind round-trips parse -> to_json -> parse un
     CHECK(faults::to_json(again->act) == j);
     CHECK(f->needs_body() == K::needs_body);
     CHECK(faults::is_outage(K::name) == K::outage);
+    CHECK(faults::rewrites_request(K::name) == K::rewrites_request);
     ++index;
   });
   CHECK(index == samples.size());
@@ -72,4 +73,6 @@ TEST_CASE("kinds: the action errors list the registered kinds", "[faults][kinds]
   CHECK(faults::is_outage("drop_response"));
   CHECK_FALSE(faults::is_outage("delay"));
   CHECK_FALSE(faults::is_outage("mutate"));
+  CHECK(faults::rewrites_request("mutate"));
+  CHECK_FALSE(faults::rewrites_request("duplicate"));
 }

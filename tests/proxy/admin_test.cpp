@@ -2,6 +2,10 @@
 #include "tests/proxy/harness.hpp"
 #include "tests/support/catch.hpp"
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 using namespace stormgate;
 using namespace std::chrono_literals;
 namespace json = boost::json;
@@ -75,9 +79,31 @@ TEST_CASE("admin: faults are set - patched - listed - cleared and reset - bad in
   CHECK_THAT(metrics->body, Catch::Contains("stormgate_faults_injected_total{kind=\"delay\",name=\"slow\"}"));
   CHECK_THAT(metrics->body, Catch::Contains("stormgate_active_faults 0"));
   CHECK_THAT(metrics->body, Catch::Contains("stormgate_traffic_log_dropped_total 0"));
+  {  // the latency buckets: one snapshot, cumulative, every attempt within 10 s
+    std::vector<std::uint64_t> cum;
+    std::string const prefix = "stormgate_upstream_latency_seconds_bucket{route=\"karma\",le=\"";
+    for (std::size_t at = metrics->body.find(prefix); at != std::string::npos; at = metrics->body.find(prefix, at + 1)) {
+      auto sp = metrics->body.find("} ", at);
+      cum.push_back(std::stoull(metrics->body.substr(sp + 2, metrics->body.find('\n', sp) - sp - 2)));
+    }
+    REQUIRE(cum.size() == 15);  // 14 edges and +Inf
+    CHECK(std::is_sorted(cum.begin(), cum.end()));
+    CHECK(cum[13] == 20);  // le="10"
+    CHECK_THAT(metrics->body, Catch::Contains("stormgate_upstream_latency_seconds_count{route=\"karma\"} 20"));
+  }
   auto stats = px.admin("GET", "/stats");
   REQUIRE(stats);
-  CHECK(json::parse(stats->body).at("routes").at("karma").at("requests") == 20);
+  auto karma = json::parse(stats->body).at("routes").at("karma").as_object();
+  CHECK(karma.at("requests") == 20);
+  CHECK(karma.at("upstream_attempts") == 20);
+  auto const& lat = karma.at("upstream_latency_us").as_object();
+  auto p50 = lat.at("p50").to_number<double>(), p99 = lat.at("p99").to_number<double>(),
+       max = lat.at("max").to_number<double>(), mean = karma.at("upstream_latency_mean_us").to_number<double>();
+  CHECK(p50 > 0);
+  CHECK(p50 <= p99);
+  CHECK(p99 <= max);
+  CHECK(mean <= max);
+  CHECK(max < 10e6);
 
   auto del = px.admin("DELETE", "/faults/slow");
   REQUIRE(del);
