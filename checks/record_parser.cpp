@@ -22,7 +22,7 @@ namespace json = boost::json;
 // Every field the gates read, named as in the description (detail/records.hpp); a key of the line
 // maps to one or more.
 enum class record_field : std::uint8_t {
-#define STORMGATE_FIELD_NAME(name, lv, key, how, target, member) name,
+#define STORMGATE_FIELD_NAME(name, lv, key, how, target, member, src) STORMGATE_IF_READ_##how(name, )
   STORMGATE_RECORD_FIELDS(STORMGATE_FIELD_NAME)
 #undef STORMGATE_FIELD_NAME
 };
@@ -446,7 +446,8 @@ record_parser::reader::reader(context const& ctx) : ctx_(ctx) {
   auto add = [&](level lv, std::optional<std::string_view> key, field f) {
     if (key) keys_[static_cast<std::size_t>(lv)].add(*key, f);
   };
-#define STORMGATE_FIELD_KEY(name, lv, key, how, target, member) add(level::lv, key, field::name);
+#define STORMGATE_FIELD_KEY(name, lv, key, how, target, member, src) \
+  STORMGATE_IF_READ_##how(add(level::lv, key, field::name);)
   STORMGATE_RECORD_FIELDS(STORMGATE_FIELD_KEY)
 #undef STORMGATE_FIELD_KEY
 }
@@ -565,7 +566,8 @@ std::vector<balance_entry>* record_parser::reader::new_balance_list() {
 #define STORMGATE_ASSIGN_boolean(name, target, member)
 #define STORMGATE_ASSIGN_object(name, target, member)
 #define STORMGATE_ASSIGN_array(name, target, member)
-#define STORMGATE_FIELD_ASSIGN(name, lv, key, how, target, member) STORMGATE_ASSIGN_##how(name, target, member)
+#define STORMGATE_ASSIGN_skip(name, target, member)
+#define STORMGATE_FIELD_ASSIGN(name, lv, key, how, target, member, src) STORMGATE_ASSIGN_##how(name, target, member)
 
 record_parser::reader::frame record_parser::reader::assign(field fd, value_ref const& v) {
   frame next;
@@ -682,6 +684,7 @@ record_parser::reader::frame record_parser::reader::assign(field fd, value_ref c
 #undef STORMGATE_ASSIGN_boolean
 #undef STORMGATE_ASSIGN_object
 #undef STORMGATE_ASSIGN_array
+#undef STORMGATE_ASSIGN_skip
 
 // Where a field whose value is only stored goes, as an M (string or number), when it is a member
 // of the record being read, not of a part that moves: line_shapes stores it there straight.
@@ -693,7 +696,8 @@ record_parser::reader::frame record_parser::reader::assign(field fd, value_ref c
 #define STORMGATE_MEMBER_boolean(name, target, member)
 #define STORMGATE_MEMBER_object(name, target, member)
 #define STORMGATE_MEMBER_array(name, target, member)
-#define STORMGATE_FIELD_MEMBER(name, lv, key, how, target, member) STORMGATE_MEMBER_##how(name, target, member)
+#define STORMGATE_MEMBER_skip(name, target, member)
+#define STORMGATE_FIELD_MEMBER(name, lv, key, how, target, member, src) STORMGATE_MEMBER_##how(name, target, member)
 
 template <class M>
 M* record_parser::reader::member_of(field fd) {
@@ -711,6 +715,7 @@ M* record_parser::reader::member_of(field fd) {
 #undef STORMGATE_MEMBER_boolean
 #undef STORMGATE_MEMBER_object
 #undef STORMGATE_MEMBER_array
+#undef STORMGATE_MEMBER_skip
 
 std::string_view* record_parser::reader::string_member(field fd) { return member_of<std::string_view>(fd); }
 opt_num* record_parser::reader::number_member(field fd) { return member_of<opt_num>(fd); }

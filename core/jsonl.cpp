@@ -1,4 +1,5 @@
 #include "core/jsonl.hpp"
+#include "core/time.hpp"
 
 #include <boost/json/basic_parser_impl.hpp>
 #include <zstd.h>
@@ -581,6 +582,31 @@ void append_json_string(std::string& out, std::string_view s) {
   }
   out.append(s.data() + plain, s.size() - plain);
   out += '"';
+}
+
+}  // namespace stormgate::core
+
+namespace stormgate::core {
+
+std::string& json_object_writer::key(std::string_view k) {
+  if (!first_) out_->push_back(',');
+  first_ = false;
+  out_->push_back('"');
+  out_->append(k);
+  out_->append("\":", 2);
+  return *out_;
+}
+
+void append_int(std::string& out, std::int64_t v) {
+  char buf[24];
+  out.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+}
+
+void put(json_object_writer& o, std::string_view k, sys_us t) {
+  auto& out = o.key(k);
+  out.push_back('"');
+  append_rfc3339_us(out, t);
+  out.push_back('"');
 }
 
 }  // namespace stormgate::core

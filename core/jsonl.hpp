@@ -1,5 +1,7 @@
 // JSONL files: a line reader that knows file:line and a torn last line, and small JSON accessors.
 #pragma once
+#include "core/json_writer.hpp"
+
 #include <boost/json.hpp>
 #include <cstdint>
 #include <optional>
@@ -142,9 +144,5 @@ void append_json(std::string& out, boost::json::object const& o);
 void append_json(std::string& out, boost::json::array const& a);
 void append_json_number(std::string& out, double d);
 std::string to_json(boost::json::object const& o);
-
-// Appends `s` as a JSON string literal, escaped; bytes that are not UTF-8 become U+FFFD, so that
-// whatever a peer sent, the line stays JSON that any parser reads.
-void append_json_string(std::string& out, std::string_view s);
 
 }  // namespace stormgate::core

@@ -50,43 +50,6 @@ std::string classify(http_result const& r) {
   return "info";
 }
 
-// One history line built in place: the op records are the hot path of a throughput run.
-class line_builder {
- public:
-  line_builder() {
-    s_.reserve(384);
-    s_ = "{\"v\":1";
-  }
-  line_builder& str(char const* k, std::string_view v) {
-    key(k);
-    quote(v);
-    return *this;
-  }
-  line_builder& num(char const* k, std::int64_t v) {
-    key(k);
-    s_ += std::to_string(v);
-    return *this;
-  }
-  line_builder& raw(char const* k, std::string_view json_text) {
-    key(k);
-    s_ += json_text;
-    return *this;
-  }
-  std::string const& done() {
-    s_ += '}';
-    return s_;
-  }
-
- private:
-  void key(char const* k) {
-    s_ += ",\"";
-    s_ += k;
-    s_ += "\":";
-  }
-  void quote(std::string_view v) { core::append_json_string(s_, v); }  // escaped, invalid UTF-8 repaired
-  std::string s_;
-};
-
 }  // namespace
 
 driver::driver(asio::io_context& ioc, options opt, config::target_profile profile, std::string auth,
@@ -219,13 +182,9 @@ std::string driver::cause_of(http_result const& r) const {
 asio::awaitable<op_result> driver::attempt(planned_op const& op, json::object const& value, http_request& req,
                                            int n, http_client& client, std::int64_t start_us) {
   std::string value_text = core::to_json(value);
-  {
-    line_builder inv;
-    inv.str("type", "invoke").str("op", op.op).str("scenario", scenario_).str("f", op.f).num("process", op.process);
-    inv.str("ts", history_ts()).raw("value", value_text);
-    if (n > 1) inv.num("attempt", n);
-    history_.write_line(inv.done());
-  }
+  std::optional<int> nth = n > 1 ? std::optional<int>(n) : std::nullopt;
+  history_.write(op_line{.type = "invoke", .op = op.op, .scenario = scenario_, .f = op.f, .process = op.process,
+                         .ts = history_ts(), .value = {value_text}, .attempt = nth});
 
   req.headers.back().second = std::to_string(n);  // X-Stormgate-Attempt
   http_result res = co_await client.call(req);
@@ -284,16 +243,15 @@ asio::awaitable<op_result> driver::attempt(planned_op const& op, json::object co
   }
 
   {
-    line_builder done;
-    done.str("type", out.type).str("op", op.op).str("scenario", scenario_).str("f", op.f).num("process", op.process);
-    done.str("ts", history_ts());
-    if (res.status != 0) done.num("status", res.status);
-    done.num("latency_us", latency).raw("value", enriched ? core::to_json(v) : value_text);
-    if (!error.empty()) done.str("error", error);
-    if (!cause.empty()) done.str("cause", cause);
-    if (n > 1) done.num("attempt", n);
-    if (res.replayed) done.raw("replayed", "true");
-    history_.write_line(done.done());
+    auto text = [](std::string const& s) { return s.empty() ? std::nullopt : std::optional<std::string_view>(s); };
+    std::string enriched_text = enriched ? core::to_json(v) : std::string();
+    history_.write(op_line{.type = out.type, .op = op.op, .scenario = scenario_, .f = op.f, .process = op.process,
+                           .ts = history_ts(),
+                           .status = res.status ? std::optional<int>(res.status) : std::nullopt,
+                           .latency_us = latency,
+                           .value = {enriched ? enriched_text : value_text},
+                           .error = text(error), .cause = text(cause), .attempt = nth,
+                           .replayed = res.replayed ? std::optional<bool>(true) : std::nullopt});
   }
   note_latency(static_cast<std::uint64_t>(latency), out.type, cause);
   co_return out;

@@ -1,6 +1,7 @@
 #include "load/detail/history_writer.hpp"
 
 #include "core/jsonl.hpp"
+#include "core/record_fields.hpp"
 #include "core/time.hpp"
 
 #include <cstdio>
@@ -39,9 +40,17 @@ void history_writer::write(boost::json::object const& record) {
   ++records_;
 }
 
-void history_writer::write_line(std::string_view line) {
-  file_.write(line);
-  file_.write("\n");
+void format_op(std::string& out, op_line const& rec) {
+  core::json_object_writer o(out);
+  STORMGATE_HISTORY_OP_FIELDS(STORMGATE_PUT_FIELD)
+  o.close();
+}
+
+void history_writer::write(op_line const& op) {
+  buf_.clear();
+  format_op(buf_, op);
+  buf_ += '\n';
+  file_.write(buf_);
   ++records_;
 }
 

@@ -3,7 +3,8 @@
 #include "proxy/detail/record.hpp"
 #include "proxy/detail/sha256.hpp"
 
-#include <boost/json/basic_parser_impl.hpp>
+#include "core/record_fields.hpp"
+
 #include <charconv>
 
 namespace stormgate::proxy::detail {
@@ -51,103 +52,91 @@ void append_body(std::string& out, std::string_view raw, std::size_t limit) {
   out.append("\"}");
 }
 
-// Writes `"key":` with a leading comma unless it is the object's first member.
-class object_writer {
- public:
-  explicit object_writer(std::string& out) : out_(out) { out_ += '{'; }
-  void close() { out_ += '}'; }
-  std::string& key(std::string_view k) {
-    if (!first_) out_ += ',';
-    first_ = false;
-    out_ += '"';
-    out_.append(k);
-    out_.append("\":", 2);
-    return out_;
-  }
-  void str(std::string_view k, std::string_view v) { core::append_json_string(key(k), v); }
-  void num(std::string_view k, std::int64_t v) {
-    char buf[24];
-    key(k).append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
-  }
-  void time(std::string_view k, core::sys_us t) {
-    key(k) += '"';
-    core::append_rfc3339_us(out_, t);
-    out_ += '"';
-  }
-
- private:
-  std::string& out_;
-  bool first_ = true;
+// The exchange's writer: an object writer, and what the parts of one record share. The record's
+// objects are written from their rows in core/record_fields.hpp (STORMGATE_PUT_FIELD), the parts
+// with a type of their own by the put overloads here.
+struct exchange_shared {
+  std::size_t body_limit;
+  std::size_t first_body_at = 0, first_body_len = 0;  // upstream[0]'s body as written: resp.body repeats it
+  bool in_first_attempt = false;
 };
+struct exchange_writer : core::json_object_writer {
+  exchange_writer(std::string& out, exchange_shared& s) : core::json_object_writer(out), sh(s) {}
+  exchange_shared& sh;
+};
+
+void put(exchange_writer& o, std::string_view k, body_part b) {
+  if (!b.raw) return;
+  auto& out = o.key(k);
+  auto at = out.size();
+  append_body(out, *b.raw, o.sh.body_limit);
+  if (o.sh.in_first_attempt) o.sh.first_body_at = at, o.sh.first_body_len = out.size() - at;
+}
+
+void put(exchange_writer& o, std::string_view k, request_part r) {
+  exchange_writer req(o.key(k), o.sh);
+  exchange_writer headers(req.key("headers"), o.sh);
+  for (auto const& [name, value] : r.headers) put(headers, name, value);
+  headers.close();
+  put(req, "body", body_part{r.body});
+  req.close();
+}
+
+template <std::same_as<boost::json::array> A>  // a template: an integer does not convert to it
+void put(exchange_writer& o, std::string_view k, A const& faults) {
+  if (faults.empty()) o.key(k).append("[]");
+  else core::append_json(o.key(k), faults);
+}
+
+void put(exchange_writer& parent, std::string_view k, attempt_headers const& rec) {
+  if (!rec.replayed) return;  // none of the headers the gates read: no headers object
+  exchange_writer o(parent.key(k), parent.sh);
+  STORMGATE_ATTEMPT_HEADER_FIELDS(STORMGATE_PUT_FIELD)
+  o.close();
+}
+
+void put(exchange_writer& parent, std::string_view k, std::vector<attempt_record> const& upstream) {
+  auto& out = parent.key(k);
+  out += '[';
+  for (auto const& rec : upstream) {
+    if (&rec != upstream.data()) out += ',';
+    exchange_writer o(out, parent.sh);
+    o.sh.in_first_attempt = rec.n == 1;
+    STORMGATE_ATTEMPT_FIELDS(STORMGATE_PUT_FIELD)
+    o.sh.in_first_attempt = false;
+    o.close();
+  }
+  out += ']';
+}
+
+void put(exchange_writer& parent, std::string_view k, response_part r) {
+  auto const& x = r.x;
+  exchange_writer o(parent.key(k), parent.sh);
+  put(o, "status", x.resp_status);
+  if (!x.resp_content_type.empty() || !x.resp_replayed.empty()) {
+    exchange_writer h(o.key("headers"), o.sh);
+    if (!x.resp_replayed.empty()) put(h, "idempotent-replayed", x.resp_replayed);
+    if (!x.resp_content_type.empty()) put(h, "content-type", x.resp_content_type);
+    h.close();
+  }
+  if (x.resp_is_upstream) {
+    if (auto len = o.sh.first_body_len) {
+      auto& out = o.key("body");
+      out.reserve(out.size() + len);  // so that the copy's source stays where it is
+      out.append(out, o.sh.first_body_at, len);
+    }
+  } else {
+    put(o, "body", body_part{x.resp_body});
+  }
+  o.close();
+}
 
 }  // namespace
 
-void format_exchange(std::string& out, exchange_record const& x, std::size_t body_limit) {
-  object_writer o(out);
-  o.num("v", 1);
-  o.str("kind", "exchange");
-  o.str("id", x.id);
-  o.str("route", x.route);
-  o.num("conn", static_cast<std::int64_t>(x.conn));
-  o.time("ts", x.ts);
-  o.time("ts_end", x.ts_end);
-  o.str("method", x.method);
-  o.str("target", x.target);
-  {
-    o.key("req");
-    object_writer req(out);
-    req.key("headers");
-    object_writer headers(out);
-    for (auto const& [k, v] : x.req_headers) headers.str(k, v);
-    headers.close();
-    if (x.req_body) append_body(req.key("body"), *x.req_body, body_limit);
-    req.close();
-  }
-  if (x.faults.empty()) o.key("faults").append("[]");
-  else core::append_json(o.key("faults"), x.faults);
-  o.key("upstream") += '[';
-  std::size_t first_body_at = 0, first_body_len = 0;  // upstream[0]'s body as written: resp.body repeats it
-  for (std::size_t i = 0; i < x.upstream.size(); ++i) {
-    auto const& a = x.upstream[i];
-    if (i > 0) out += ',';
-    object_writer u(out);
-    u.num("n", a.n);
-    u.num("status", a.status);
-    u.num("latency_us", a.latency_us);
-    if (!a.error.empty()) u.str("error", a.error);
-    if (a.body) {
-      auto at = u.key("body").size();
-      append_body(out, *a.body, body_limit);
-      if (a.n == 1) first_body_at = at, first_body_len = out.size() - at;
-    }
-    u.close();
-  }
-  out += ']';
-  if (x.has_resp) {
-    o.key("resp");
-    object_writer resp(out);
-    resp.num("status", x.resp_status);
-    if (!x.resp_content_type.empty() || !x.resp_replayed.empty()) {
-      resp.key("headers");
-      object_writer h(out);
-      if (!x.resp_replayed.empty()) h.str("idempotent-replayed", x.resp_replayed);
-      if (!x.resp_content_type.empty()) h.str("content-type", x.resp_content_type);
-      h.close();
-    }
-    if (x.resp_is_upstream) {
-      if (first_body_len > 0) {
-        resp.key("body");
-        out.reserve(out.size() + first_body_len);  // so that the copy's source stays where it is
-        out.append(out, first_body_at, first_body_len);
-      }
-    } else if (x.resp_body) {
-      append_body(resp.key("body"), *x.resp_body, body_limit);
-    }
-    resp.close();
-  }
-  o.num("latency_us", x.latency_us);
-  o.str("outcome", x.outcome);
-  if (!x.error.empty()) o.str("error", x.error);
+void format_exchange(std::string& out, exchange_record const& rec, std::size_t body_limit) {
+  exchange_shared sh{body_limit};
+  exchange_writer o(out, sh);
+  STORMGATE_EXCHANGE_FIELDS(STORMGATE_PUT_FIELD)
   o.close();
 }
 

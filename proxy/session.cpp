@@ -459,6 +459,7 @@ class session : public std::enable_shared_from_this<session>, public closable {
     attempt_record a;
     a.n = attempt_n_;
     a.status = answer.status;
+    a.replayed = answer.find("idempotent-replayed");  // a copy: copy_ is read again for the next attempt
     a.latency_us = core::mono_us() - attempt_t0_us_;
     srv_.stats.route(route_.index).observe_upstream(a.latency_us);
     release_upstream(res_reader_->keep_alive());

@@ -2,6 +2,8 @@
 // Records hold views into the line (or the parser's copies of its escaped strings): valid only
 // during one step().
 #pragma once
+#include "core/record_fields.hpp"
+
 #include <boost/json/fwd.hpp>
 
 #include <cstdint>
@@ -164,109 +166,7 @@ using a = answer;
 using fault = fault_applied;
 }  // namespace fill
 
-// Every field the gates read, once: F(name, level, key, how, target, member).
-//   key: the JSON key; `p` is the target profile's field names (config::target_profile::fields);
-//        if_named(k): none when the profile names none.
-//   how: store: the value goes to fill::target::member as the member's type takes it (string,
-//        number or boolean; any other JSON type leaves it empty); store_or_null: the same, and
-//        member_null tells a null; string, number, boolean: a scalar read by hand in
-//        record_parser.cpp (assign_by_hand, by name); object: its keys are read at level `member`;
-//        array: each object in it is read at level `member`.
-// A field named in two places is two rows; an answer's body and a history op's value share theirs.
-#define STORMGATE_REPLY_FIELDS(F, lv)                                  \
-  F(lv##_balance_after, lv, p.balance_after, store_or_null, r, balance_after) \
-  F(lv##_balance, lv, "balance", store_or_null, r, balance)            \
-  F(lv##_awarded, lv, "awarded", store, r, awarded)                    \
-  F(lv##_requested, lv, "requested", store, r, requested)              \
-  F(lv##_synergy_total, lv, "synergy_total", store, r, synergy_total)  \
-  F(lv##_capped, lv, "capped", store, r, capped)                       \
-  F(lv##_state_digest, lv, "state_digest", store, r, state_digest)     \
-  F(lv##_approval_id, lv, "approval_id", store, r, approval_id)        \
-  F(lv##_detail, lv, "detail", store, r, detail)                       \
-  F(lv##_balances, lv, "balances", object, r, balances)                \
-  F(lv##_metadata, lv, "metadata", object, r, metadata)
-
-#define STORMGATE_RECORD_FIELDS(F)                                                  \
-  /* a traffic record */                                                            \
-  F(kind, traffic, "kind", store, line, kind)                                       \
-  F(id, traffic, "id", store, x, id)                                                \
-  F(route, traffic, "route", store, x, route)                                       \
-  F(method, traffic, "method", store, x, method)                                    \
-  F(target, traffic, "target", store, x, target)                                    \
-  F(outcome, traffic, "outcome", store, x, outcome)                                 \
-  F(ts, traffic, "ts", store, line, ts)                                             \
-  F(ts_end, traffic, "ts_end", store, line, ts_end)                                 \
-  F(latency_us, traffic, "latency_us", store, line, latency)                        \
-  F(req, traffic, "req", object, x, req)                                            \
-  F(faults, traffic, "faults", array, x, fault)                                     \
-  F(upstream, traffic, "upstream", array, x, answer)                                \
-  /* exchange.req */                                                                \
-  F(req_headers, req, "headers", object, x, req_headers)                            \
-  F(req_body, req, "body", object, x, req_body)                                     \
-  F(op_header, req_headers, "x-stormgate-op", store, x, op_key)                     \
-  F(idempotency_header, req_headers, "idempotency-key", store, x, idem_key)         \
-  F(agent_id, req_body, p.agent_id, store, x, agent_id)                             \
-  F(amount, req_body, p.amount, store, x, amount)                                   \
-  /* exchange.faults[] */                                                           \
-  F(fault_kind, fault, "kind", store, fault, kind)                                  \
-  F(fault_path, fault, "path", store, fault, path)                                  \
-  F(fault_value, fault, "value", store, fault, value)                               \
-  F(fault_applied, fault, "applied", boolean, fault, applied)                       \
-  /* an upstream answer (exchange.upstream[]) */                                    \
-  F(answer_status, answer, "status", number, a, status)                             \
-  F(answer_error, answer, "error", store, a, error)                                 \
-  F(answer_body, answer, "body", object, a, reply)                                  \
-  F(answer_headers, answer, "headers", object, a, answer_headers)                   \
-  F(replayed, answer_headers, "idempotent-replayed", string, a, replayed)           \
-  /* an answer's body */                                                            \
-  STORMGATE_REPLY_FIELDS(F, reply)                                                  \
-  F(reply_event_id, reply, if_named(p.event_id), string, r, event_id)               \
-  /* a history record */                                                            \
-  F(type, history, "type", store, h, type)                                          \
-  F(op, history, "op", store, h, op)                                                \
-  F(scenario, history, "scenario", store, h, scenario)                              \
-  F(f, history, "f", store, h, f)                                                   \
-  F(error, history, "error", store, h, error)                                       \
-  F(cause, history, "cause", store, h, cause)                                       \
-  F(history_ts, history, "ts", store, line, ts)                                     \
-  F(history_latency_us, history, "latency_us", store, line, latency)                \
-  F(status, history, "status", store, line, status)                                 \
-  F(attempt, history, "attempt", store, line, attempt)                              \
-  F(value, history, "value", object, h, value)                                      \
-  F(action, history, "action", store, line, action)                                 \
-  F(reason, history, "reason", store, line, reason)                                 \
-  /* a history op's value, or a memory sample's */                                  \
-  STORMGATE_REPLY_FIELDS(F, value)                                                  \
-  F(value_event_id, value, "event_id", string, r, event_id)                         \
-  F(value_agent_id, value, p.agent_id, store, h, agent_id)                          \
-  F(value_amount, value, p.amount, store, h, amount)                                \
-  F(rss_bytes, value, "rss_bytes", store, line, rss)                                \
-  F(sample_process, value, "process", store, line, sample_process)                 \
-  F(sample_pid, value, "pid", store, line, pid)                                     \
-  /* a reply's metadata */                                                          \
-  F(ci, metadata, "ci", store, r, ci)                                               \
-  F(karma, metadata, "karma", store, r, karma)                                      \
-  F(anomaly_detected, metadata, "anomaly_detected", store, r, anomaly_detected)     \
-  /* a journal event */                                                             \
-  F(event_id, journal, "event_id", store, e, event_id)                              \
-  F(event_type, journal, "event_type", store, e, event_type)                        \
-  F(idempotency_key, journal, "idempotency_key", store, e, idem_key)                \
-  F(correlation_id, journal, "correlation_id", string, e, correlation_id)           \
-  F(causation_id, journal, "causation_id", string, e, causation_id)                 \
-  F(journal_ts, journal, "timestamp", store, line, ts)                              \
-  F(schema_version, journal, "schema_version", number, e, schema_version)           \
-  F(payload, journal, "payload", object, e, payload)                                \
-  /* a journal event's payload */                                                   \
-  F(entity_id, payload, "entity_id", store, line, entity_id)                        \
-  F(payload_agent_id, payload, "agent_id", store, line, payload_agent)              \
-  F(payload_amount, payload, "amount", store, line, payload_amount)                 \
-  F(payload_awarded, payload, "awarded", store, line, payload_awarded)              \
-  F(payload_balance_after, payload, "balance_after", store_or_null, e, balance_after) \
-  F(payload_reason, payload, "reason", store, e, reason)                            \
-  F(request_id, payload, "request_id", store, line, request_id)                     \
-  F(payload_approval_id, payload, "approval_id", store, line, payload_approval)     \
-  F(payload_capped, payload, "capped", store, e, capped)
-
+// Every field the gates read: the rows of core/record_fields.hpp whose `how` is not skip.
 // A key the profile may leave unnamed: none when empty.
 inline std::optional<std::string_view> if_named(std::string const& key) {
   return key.empty() ? std::nullopt : std::optional<std::string_view>(key);

@@ -14,15 +14,42 @@
 
 namespace stormgate::proxy::detail {
 
+// The parts of a record the proxy writes with put overloads of its own (record.cpp).
+struct request_part {
+  std::vector<std::pair<std::string_view, std::string_view>> const& headers;
+  std::optional<std::string_view> body;
+};
+struct body_part {  // a body: JSON as it came, or {"bytes", "sha256"}
+  std::optional<std::string_view> raw;
+};
+struct attempt_headers {  // the answer's headers the gates read (STORMGATE_ATTEMPT_HEADER_FIELDS)
+  std::optional<std::string_view> replayed;
+};
+struct exchange_record;
+struct response_part {
+  exchange_record const& x;
+};
+
+// The members the writer reads are named by the `src` column of core/record_fields.hpp.
 struct attempt_record {
   int n = 0;
   unsigned status = 0;  // 0 when there was no answer
   std::int64_t latency_us = 0;
   std::string error;    // "" when the upstream answered
   std::optional<std::string_view> body;
+  std::string replayed;  // its Idempotent-Replayed header, "" when it had none
+
+  std::optional<std::string_view> error_text() const { return nonempty(error); }
+  attempt_headers headers() const { return {nonempty(replayed)}; }
+  body_part logged_body() const { return {body}; }
+  static std::optional<std::string_view> nonempty(std::string_view s) {
+    return s.empty() ? std::nullopt : std::optional<std::string_view>(s);
+  }
 };
 
 struct exchange_record {
+  static constexpr int v = 1;
+  static constexpr std::string_view kind = "exchange";
   std::string_view id;
   std::string_view route;
   std::uint64_t conn = 0;
@@ -45,6 +72,11 @@ struct exchange_record {
   std::string error;  // why, for client_error / upstream_error / upstream_timeout
 
   void clear();  // for the next exchange; the vectors keep their room
+  request_part req() const { return {req_headers, req_body}; }
+  std::optional<response_part> resp() const {
+    return has_resp ? std::optional<response_part>(response_part{*this}) : std::nullopt;
+  }
+  std::optional<std::string_view> error_text() const { return attempt_record::nonempty(error); }
 };
 
 // Appends the record as one JSON line (no newline). A body up to `body_limit` bytes that is JSON is

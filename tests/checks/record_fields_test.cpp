@@ -73,7 +73,8 @@ std::vector<row> description(config::target_profile::field_names const& p) {
 #define ROW_boolean(name, lv, key, target, member) rows.push_back({#name, field_level::lv, key, json_type::boolean});
 #define ROW_object(name, lv, key, target, member) rows.push_back({#name, field_level::lv, key, json_type::object, field_level::member});
 #define ROW_array(name, lv, key, target, member) rows.push_back({#name, field_level::lv, key, json_type::array, field_level::member});
-#define ROW(name, lv, key, how, target, member) ROW_##how(name, lv, key, target, member)
+#define ROW_skip(name, lv, key, target, member)
+#define ROW(name, lv, key, how, target, member, src) ROW_##how(name, lv, key, target, member)
   STORMGATE_RECORD_FIELDS(ROW)
 #undef ROW
   return rows;
