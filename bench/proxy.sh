@@ -181,7 +181,7 @@ if command -v perf >/dev/null && perf stat -e 'syscalls:sys_enter_recvfrom' true
   printf '| %-10s | %6s | %6s | %6s | %7s | %9s | %6s | %6s |\n' proxy recv send writev epoll_w epoll_ctl futex total
   printf '|%s|%s|%s|%s|%s|%s|%s|%s|\n' ------------ -------- -------- -------- --------- ----------- -------- --------
   events=""
-  for e in recvfrom read readv sendmsg sendto write writev epoll_wait epoll_ctl futex; do events+="${events:+,}syscalls:sys_enter_$e"; done
+  for e in recvfrom recvmsg read readv sendmsg sendto write writev epoll_wait epoll_ctl futex setsockopt; do events+="${events:+,}syscalls:sys_enter_$e"; done
   for name in stormgate nginx haproxy; do
     pids=$(echo "${WATCH[$name]}" $(pgrep -P "${WATCH[$name]}" || true) | tr ' ' ',')
     perf stat -x, -e "$events" -p "$pids" -o "$TMP/perf-$name.csv" -- sleep "$SECS" &
@@ -190,7 +190,7 @@ if command -v perf >/dev/null && perf stat -e 'syscalls:sys_enter_recvfrom' true
     reqs=$(wrk -t1 -c"$conns" -d"$((SECS > 1 ? SECS - 1 : 1))s" "${URL[$name]}$PATH_UNDER_TEST" | awk '/requests in/ {print $1}')
     wait "$perf_pid"
     awk -F, -v n="$reqs" -v name="$name" '/syscalls:sys_enter_/ { sub(/syscalls:sys_enter_/, "", $3); c[$3] = $1 / n; t += $1 / n }
-      END { printf "| %-10s | %6.2f | %6.2f | %6.2f | %7.2f | %9.2f | %6.2f | %6.2f |\n", name, c["recvfrom"] + c["read"] + c["readv"],
+      END { printf "| %-10s | %6.2f | %6.2f | %6.2f | %7.2f | %9.2f | %6.2f | %6.2f |\n", name, c["recvfrom"] + c["recvmsg"] + c["read"] + c["readv"],
             c["sendmsg"] + c["sendto"] + c["write"], c["writev"], c["epoll_wait"], c["epoll_ctl"], c["futex"], t }' "$TMP/perf-$name.csv"
   done
 fi

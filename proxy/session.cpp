@@ -98,6 +98,7 @@ class session : public std::enable_shared_from_this<session>, public closable {
     beast::error_code ec;
     client_.set_option(tcp::no_delay(true), ec);
     client_.non_blocking(true, ec);
+    client_inq_ = enable_inq(client_);
     read_request();
   }
 
@@ -191,8 +192,11 @@ class session : public std::enable_shared_from_this<session>, public closable {
     } else {
       expect(wait::request_start, srv_.cfg.idle_timeout);
     }
-    // a client that half-closes after a whole request sends no further edge: its reads stay speculative
-    client_.async_read_some(read_space(buf_), beast::bind_front_handler(&session::on_client_read, shared_from_this()));
+    // With TCP_INQ the read waits for its edge (proxy/detail/drained_read.hpp). Without it, a client
+    // that half-closes after a whole request sends no further edge: its reads try recv() at once.
+    auto on_read = beast::bind_front_handler(&session::on_client_read, shared_from_this());
+    if (client_inq_) async_read_drained(client_, read_space(buf_), read_kind::fresh, true, std::move(on_read));
+    else client_.async_read_some(read_space(buf_), std::move(on_read));
   }
 
   // A client that sent "Expect: 100-continue" waits for this before it sends the body.
@@ -385,6 +389,7 @@ class session : public std::enable_shared_from_this<session>, public closable {
     beast::error_code ignored;
     up_->socket.set_option(tcp::no_delay(true), ignored);
     up_->socket.non_blocking(true, ignored);
+    up_->inq = enable_inq(up_->socket);
     do_forward();
   }
 
@@ -433,7 +438,7 @@ class session : public std::enable_shared_from_this<session>, public closable {
     }
     expect(wait::upstream, upstream_deadline_);
     auto kind = in.size() > 0 || res_reader_->got_some() ? read_kind::rest : read_kind::fresh;
-    async_read_drained(up_->socket, read_space(in), kind,
+    async_read_drained(up_->socket, read_space(in), kind, up_->inq,
                        beast::bind_front_handler(&session::on_upstream_read, shared_from_this()));
   }
 
@@ -659,6 +664,7 @@ class session : public std::enable_shared_from_this<session>, public closable {
   std::string id_;
   std::string_view seq_text_;
   bool in_exchange_ = false;
+  bool client_inq_ = false;  // TCP_INQ on the client's socket
   bool holding_slot_ = false;
   bool client_keep_alive_ = false;
   bool keep_client_ = false;

@@ -43,6 +43,7 @@ struct route_state {
 struct upstream_conn {
   stream_socket socket;
   beast::flat_buffer buffer;
+  bool inq = false;  // TCP_INQ on (proxy/detail/drained_read.hpp)
   explicit upstream_conn(asio::io_context& ioc) : socket(ioc.get_executor()) {}
 };
 

@@ -127,6 +127,22 @@ TEST_CASE("hostile clients: a client that never reads is cut at request_ms - hal
     measured("half-closed after a whole request", std::to_string(test::status_of(got)) + (c.eof() ? ", closed" : ", open"), ms_since(t0));
     CHECK(test::status_of(got) == 200);
     CHECK(c.eof());
+    CHECK(ms_since(t0) < 1000);  // at once, not at idle_ms: the end of stream came with the request
+  }
+  {  // the same after a first exchange on the connection, which left its reads waiting for an edge
+    test::raw_conn c(px.route_url, 2000);
+    auto t0 = clock::now();
+    c.send("GET /api/credits/health HTTP/1.1\r\nHost: x\r\n\r\n");
+    std::this_thread::sleep_for(100ms);  // the first answer is sent and the next read is waiting
+    c.send("GET /api/credits/health HTTP/1.1\r\nHost: x\r\n\r\n");
+    ::shutdown(c.fd(), SHUT_WR);
+    auto got = c.read_all();
+    std::size_t answers = 0;
+    for (auto at = got.find("HTTP/1.1 200"); at != std::string::npos; at = got.find("HTTP/1.1 200", at + 1)) ++answers;
+    measured("keep-alive, half-closed after the second request", std::to_string(answers) + " answers" + (c.eof() ? ", closed" : ", open"), ms_since(t0));
+    CHECK(answers == 2);
+    CHECK(c.eof());
+    CHECK(ms_since(t0) < 1000);
   }
   {  // half a request, then SHUT_WR: no answer, a clean close, one client_gone record
     test::raw_conn c(px.route_url, 2000);
@@ -151,12 +167,14 @@ TEST_CASE("hostile clients: a client that never reads is cut at request_ms - hal
   CHECK(normal_status(px.route_url) == 200);
   REQUIRE(px.proc->stop(15s) == 0);
   auto ex = test::exchanges(whole_records(px.log_path));
-  REQUIRE(ex.size() == 4);
+  REQUIRE(ex.size() == 6);
   CHECK(ex[0].at("outcome") == "client_gone");
   CHECK(ex[0].at("error") == "timeout writing the answer");
   CHECK(ex[1].at("outcome") == "ok");
-  CHECK(ex[2].at("outcome") == "client_gone");
+  CHECK(ex[2].at("outcome") == "ok");  // the keep-alive connection's two
   CHECK(ex[3].at("outcome") == "ok");
+  CHECK(ex[4].at("outcome") == "client_gone");
+  CHECK(ex[5].at("outcome") == "ok");
 }
 
 TEST_CASE("hostile clients: 5 000 idle connections - a normal request still answered - all closed at idle_ms",
