@@ -4,7 +4,6 @@
 #include "checks/detail/evidence.hpp"
 #include "checks/detail/folds.hpp"
 #include "checks/detail/string_map.hpp"
-#include "faults/kind_traits.hpp"
 
 #include <algorithm>
 
@@ -15,13 +14,6 @@ constexpr double tolerance = 0.01;
 
 std::int64_t chain_key(double v) { return std::llround(v * 1000.0); }
 
-// Applied amount of a write, after a proxy rewrite (`mutate`) of the amount: the upstream saw the new value.
-opt_num effective_amount(exchange const& x, std::string const& amount_field) {
-  opt_num a = x.amount;
-  for (auto const& f : x.faults)
-    if (faults::rewrites_request(f.kind) && f.applied && f.value && (f.path == amount_field || f.path.empty())) a = f.value;
-  return a;
-}
 
 // Counts per balance value that mostly cancel out (a chain leaves its start and its end): a small
 // vector is faster than a node-based map here, and stays as small as the writes in flight.
@@ -205,7 +197,7 @@ void gate_b::on_exchange(exchange const& x, source const& src) {
   if (!x.write || x.agent_id.empty()) return;
   auto& ag = agent(x.agent_id);
   ag.last_write_end = std::max(ag.last_write_end, x.ts_end_us);
-  auto amount = effective_amount(x, ctx_.profile.fields.amount);
+  auto amount = applied_amount(x, ctx_.profile.fields.amount);
   double sign = x.f == "consume" ? -1.0 : 1.0;
 
   op_facts::balance_effect* st = nullptr;

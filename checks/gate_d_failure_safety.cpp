@@ -162,13 +162,8 @@ void gate_d::on_exchange(exchange const& x, source const& src) {
   }
   // --- anomalies: flagged, not blocked ---
   if (x.f == "consume" && !x.agent_id.empty()) {
-    opt_num amount = x.amount;
     bool mutated = false;
-    for (auto const& f : x.faults)
-      if (faults::rewrites_request(f.kind) && f.applied && f.value) {
-        mutated = true;
-        amount = f.value;
-      }
+    opt_num amount = applied_amount(x, ctx_.profile.fields.amount, &mutated);
     auto& m = value_for(means_, x.agent_id);
     bool anomalous = mutated || (amount && m.n >= 3 && *amount > 5.0 * (m.sum / static_cast<double>(m.n)));
     answer const* last = nullptr;

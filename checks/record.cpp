@@ -2,6 +2,7 @@
 #include "checks/detail/evidence.hpp"
 #include "checks/detail/folds.hpp"
 #include "checks/detail/op_book.hpp"
+#include "faults/kind_traits.hpp"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -99,6 +100,16 @@ std::string_view scenario_of_op(std::string_view op) {
   auto last = op.rfind('-');
   if (last == std::string_view::npos) return op;
   return op.substr(0, last);
+}
+
+opt_num applied_amount(exchange const& x, std::string_view amount_field, bool* rewritten) {
+  opt_num a = x.amount;
+  for (auto const& f : x.faults) {
+    if (!faults::rewrites_request(f.kind) || !f.applied || !f.value) continue;
+    if (rewritten) *rewritten = true;
+    if (f.path == amount_field || f.path.empty()) a = f.value;
+  }
+  return a;
 }
 
 bool is_insufficient(answer const& a) {

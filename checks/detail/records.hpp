@@ -186,6 +186,10 @@ inline bool is_effect_op(std::string_view f) {
 inline bool ok2xx(int s) { return s >= 200 && s < 300; }
 // "s1of2-credit_storm-000123" / "credit_storm-000123" -> "credit_storm"
 std::string_view scenario_of_op(std::string_view op);
+// The amount of a write as the upstream got it: the request's, or the value a fault that rewrites the
+// request (faults/kind_traits.hpp, `mutate`) put in the amount field. `rewritten`: whether any such
+// fault was applied to the request, to whatever field.
+opt_num applied_amount(exchange const& x, std::string_view amount_field, bool* rewritten = nullptr);
 // Insufficient-credit answers (BRAiN: 400 "Insufficient credits: …") are the ledger saying no, not a block.
 bool is_insufficient(answer const& a);
 

@@ -461,3 +461,21 @@ TEST_CASE("op_window: ops leave a minute after their last exchange, oldest first
   CHECK(w.touch(2, 300'000'000, fresh) == 0);
   CHECK(fresh);
 }
+
+TEST_CASE("applied_amount: a rewrite of the amount field is what the upstream got - of another field only marks the request",
+          "[checks][record]") {
+  exchange x;
+  x.amount = 12.5;
+  bool rewritten = false;
+  CHECK(applied_amount(x, "amount", &rewritten) == 12.5);
+  CHECK_FALSE(rewritten);
+  x.faults.push_back({"mutate", "meta.score", 99.0, true});
+  CHECK(applied_amount(x, "amount", &rewritten) == 12.5);
+  CHECK(rewritten);
+  x.faults.push_back({"delay", "", 125.0, true});  // not a kind that rewrites the request
+  CHECK(applied_amount(x, "amount") == 12.5);
+  x.faults.push_back({"mutate", "amount", 125.0, false});  // not applied (body not JSON)
+  CHECK(applied_amount(x, "amount") == 12.5);
+  x.faults.push_back({"mutate", "amount", 125.0, true});
+  CHECK(applied_amount(x, "amount") == 125.0);
+}
