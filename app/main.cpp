@@ -13,11 +13,15 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "stormgate 0.1.0");
   int exit_code = core::exit_internal;
+#if defined(STORMGATE_PROXY_ONLY)  // stormgate-proxy-uring: the proxy on io_uring (app/CMakeLists.txt)
+  app::add_proxy_commands(app, exit_code);
+#else
   app::add_backend_commands(app, exit_code);
   app::add_proxy_commands(app, exit_code);
   app::add_load_commands(app, exit_code);
   app::add_check_commands(app, exit_code);
   app::add_run_commands(app, exit_code);
+#endif
   try {
     app.parse(argc, argv);
     return exit_code;

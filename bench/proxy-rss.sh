@@ -6,6 +6,7 @@
 # buffers and the allocator's arenas reach their size) and a least-squares slope.
 #
 #   bench/proxy-rss.sh [SECONDS] [CONNS]     env: STORMGATE=path/to/stormgate INTERVAL=10 WARMUP=60
+#                                            STORMGATE_IO=epoll: stormgate on epoll (default: auto)
 set -euo pipefail
 SECS=${1:-600}
 CONNS=${2:-300}
@@ -53,6 +54,7 @@ TOML
   --traffic-log "$TMP/traffic.jsonl.zst" >"$TMP/proxy.out" 2>"$TMP/proxy.err" &
 SG_PID=$!; PIDS+=("$SG_PID")
 SG_URL=$(wait_line "$TMP/proxy.out" "listening route:bench")
+SG_IO=$(curl -fsS "$(wait_line "$TMP/proxy.out" "listening admin")/stats" | grep -o '"io":"[a-z_]*"' | cut -d'"' -f4)
 
 NGINX_PORT=$(free_port)
 write_nginx_conf "$TMP" "$NGINX_PORT" "$BACKEND_PORT"
@@ -65,7 +67,7 @@ PIDS+=("$!"); WRK1=$!
 wrk -t1 -c"$CONNS" -d"${SECS}s" "http://127.0.0.1:$NGINX_PORT/api/credits/balance/x" >"$TMP/wrk-nginx.out" &
 PIDS+=("$!"); WRK2=$!
 
-echo "wrk -t1 -c$CONNS -d${SECS}s at stormgate (traffic log .jsonl.zst, 2 faults) and at nginx (access log) at once; RSS every ${INTERVAL}s; $(nproc) cores"
+echo "wrk -t1 -c$CONNS -d${SECS}s at stormgate (io $SG_IO, traffic log .jsonl.zst, 2 faults) and at nginx (access log) at once; RSS every ${INTERVAL}s; $(nproc) cores"
 echo "| t s | stormgate RSS KiB | nginx worker RSS KiB |"
 echo "|---|---|---|"
 : >"$TMP/rss.tsv"

@@ -9,6 +9,7 @@
 #
 #   bench/proxy.sh [ROUNDS] [SECONDS]
 #   env: STORMGATE=path/to/stormgate  CONNS="50 200"  THREADS=1 (stormgate's --workers)
+#        STORMGATE_B=path/to/another/stormgate: also that build, as "stormgate-b", in the same rounds
 #        SCALING=1: also stormgate with 1 and with 2 workers under wrk -t2 -c200 (means something
 #        only with cores to spare for wrk and the backend)
 set -euo pipefail
@@ -60,16 +61,28 @@ match = { method = "POST", path = "/api/credits/consume" }
 action = { blackout = { status = 503 } }
 TOML
 declare -A SG_PIDS
-start_stormgate() {  # NAME WORKERS; sets SG_PIDS[NAME] and SG_URLS[NAME]
-  "$BIN" proxy --config "$TMP/faults.toml" --route "bench=127.0.0.1:0->$BACKEND_URL" --admin 127.0.0.1:0 \
-    --traffic-log "$TMP/traffic-$1.jsonl" --workers "$2" >"$TMP/$1.out" 2>"$TMP/$1.err" &
-  SG_PIDS[$1]=$!; PIDS+=("$!")
-  SG_URLS[$1]=$(wait_line "$TMP/$1.out" "listening route:bench")
+start_stormgate() {  # NAME WORKERS [BINARY [ARGS...]]; sets SG_PIDS[NAME] and SG_URLS[NAME]
+  local name=$1 workers=$2 bin=${3:-$BIN}
+  shift $(($# < 3 ? $# : 3))
+  "$bin" proxy --config "$TMP/faults.toml" --route "bench=127.0.0.1:0->$BACKEND_URL" --admin 127.0.0.1:0 \
+    --traffic-log "$TMP/traffic-$name.jsonl" --workers "$workers" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
+  SG_PIDS[$name]=$!; PIDS+=("$!")
+  SG_URLS[$name]=$(wait_line "$TMP/$name.out" "listening route:bench")
+  SG_IO[$name]=$(curl -fsS "$(wait_line "$TMP/$name.out" "listening admin")/stats" | grep -o '"io":"[a-z_]*"' | cut -d'"' -f4)
 }
+declare -A SG_IO
 declare -A SG_URLS
 start_stormgate stormgate "${THREADS:-1}"
 SG_URL=${SG_URLS[stormgate]}
 SG_PID=${SG_PIDS[stormgate]}
+# stormgate runs on io_uring where it can (--io auto); then the same proxy on epoll runs beside it
+if [ "${SG_IO[stormgate]}" = io_uring ]; then
+  start_stormgate stormgate-epoll "${THREADS:-1}" "$BIN" --io epoll
+fi
+if [ -n "${STORMGATE_B:-}" ]; then
+  [ -x "$STORMGATE_B" ] || { echo "STORMGATE_B=$STORMGATE_B is not an executable"; exit 69; }
+  start_stormgate stormgate-b "${THREADS:-1}" "$STORMGATE_B"
+fi
 
 # --- nginx (access log on, buffered; one worker) -------------------------------------------------
 NGINX_PORT=$(free_port)
@@ -120,7 +133,12 @@ to_ms() {  # wrk latency "812.00us" / "1.20ms" / "1.01s" -> milliseconds
 
 declare -A URL=( [direct]="$BACKEND_URL" [stormgate]="$SG_URL" [nginx]="http://127.0.0.1:$NGINX_PORT" [haproxy]="http://127.0.0.1:$HAPROXY_PORT" )
 declare -A WATCH=( [direct]="$BACKEND_PID" [stormgate]="$SG_PID" [nginx]="$NGINX_PID" [haproxy]="$HAPROXY_PID" )
-ORDER=(direct stormgate nginx haproxy)
+ORDER=(direct stormgate)
+for extra in stormgate-epoll stormgate-b; do
+  [ -n "${SG_PIDS[$extra]:-}" ] || continue
+  URL[$extra]=${SG_URLS[$extra]}; WATCH[$extra]=${SG_PIDS[$extra]}; ORDER+=("$extra")
+done
+ORDER+=(nginx haproxy)
 RESULTS="$TMP/results.tsv"
 : >"$RESULTS"
 
@@ -138,7 +156,7 @@ measure() {  # CONNS ROUND NAME URL WATCH_PID [WRK_THREADS] -> one line in RESUL
     split(b, x, " "); split(a, y, " "); u = (y[1] - x[1]) * 1e6 / k / n; s = (y[2] - x[2]) * 1e6 / k / n
     printf "%.1f %.1f %.1f\n", u + s, u, s }')
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$conns" "$round" "$name" "$rps" "$p50" "$p99" "$cpu" "$user" "$sys" "$errs" >>"$RESULTS"
-  printf '  c=%-4s round %s %-10s %10s req/s  p50 %8s ms  p99 %8s ms  cpu %6s µs/req (user %s, kernel %s) %s\n' \
+  printf '  c=%-4s round %s %-15s %10s req/s  p50 %8s ms  p99 %8s ms  cpu %6s µs/req (user %s, kernel %s) %s\n' \
     "$conns" "$round" "$name" "$rps" "$p50" "$p99" "$cpu" "$user" "$sys" "$errs"
 }
 med() {  # CONNS NAME COLUMN -> the median over the rounds
@@ -146,6 +164,7 @@ med() {  # CONNS NAME COLUMN -> the median over the rounds
     awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
 }
 
+for name in "${!SG_IO[@]}"; do echo "$name: io ${SG_IO[$name]:-?}"; done
 echo "wrk -t1 -cN -d${SECS}s --latency URL$PATH_UNDER_TEST; N in: $CONNS_LIST; $ROUNDS rounds, interleaved; $(nproc) cores"
 for conns in $CONNS_LIST; do
   for name in "${ORDER[@]}"; do wrk -t1 -c"$conns" -d1s "${URL[$name]}$PATH_UNDER_TEST" >/dev/null; done  # warm-up
@@ -159,18 +178,21 @@ echo "medians over $ROUNDS rounds (cpu: the named process alone; for 'direct' th
 for conns in $CONNS_LIST; do
   echo
   echo "c=$conns"
-  printf '| %-10s | %10s | %8s | %8s | %10s | %9s | %9s | %9s |\n' target "req/s" "p50 ms" "p99 ms" "cpu µs/req" "user µs" "kernel µs" "× nginx"
-  printf '|%s|%s|%s|%s|%s|%s|%s|%s|\n' ------------ ------------ ---------- ---------- ------------ ----------- ----------- -----------
+  printf '| %-15s | %10s | %8s | %8s | %10s | %9s | %9s | %9s |\n' target "req/s" "p50 ms" "p99 ms" "cpu µs/req" "user µs" "kernel µs" "× nginx"
+  printf '|%s|%s|%s|%s|%s|%s|%s|%s|\n' ----------------- ------------ ---------- ---------- ------------ ----------- ----------- -----------
   ncpu=$(med "$conns" nginx 7)
   for name in "${ORDER[@]}"; do
     cpu=$(med "$conns" "$name" 7)
     ratio="—"; [ "$name" = direct ] || ratio=$(awk -v a="$cpu" -v b="$ncpu" 'BEGIN { printf "%.2f", a / b }')
-    printf '| %-10s | %10s | %8s | %8s | %10s | %9s | %9s | %9s |\n' "$name" "$(med "$conns" "$name" 4)" "$(med "$conns" "$name" 5)" \
+    printf '| %-15s | %10s | %8s | %8s | %10s | %9s | %9s | %9s |\n' "$name" "$(med "$conns" "$name" 4)" "$(med "$conns" "$name" 5)" \
       "$(med "$conns" "$name" 6)" "$cpu" "$(med "$conns" "$name" 8)" "$(med "$conns" "$name" 9)" "$ratio"
   done
-  awk -v c="$conns" -v s="$(med "$conns" stormgate 7)" -v n="$ncpu" -v h="$(med "$conns" haproxy 7)" \
-      -v sp="$(med "$conns" stormgate 6)" -v np="$(med "$conns" nginx 6)" -v hp="$(med "$conns" haproxy 6)" 'BEGIN {
-    printf "c=%s: stormgate CPU per request = %.2f × nginx, %.2f × haproxy; p99 = %.2f × nginx, %.2f × haproxy\n", c, s / n, s / h, sp / np, sp / hp }'
+  for name in "${ORDER[@]}"; do
+    case $name in stormgate*) ;; *) continue ;; esac
+    awk -v c="$conns" -v name="$name" -v io="${SG_IO[$name]:-?}" -v s="$(med "$conns" "$name" 7)" -v n="$ncpu" -v h="$(med "$conns" haproxy 7)" \
+        -v sp="$(med "$conns" "$name" 6)" -v np="$(med "$conns" nginx 6)" -v hp="$(med "$conns" haproxy 6)" 'BEGIN {
+      printf "c=%s: %s (%s) CPU per request = %.2f × nginx, %.2f × haproxy; p99 = %.2f × nginx, %.2f × haproxy\n", c, name, io, s / n, s / h, sp / np, sp / hp }'
+  done
 done
 
 # System calls per request: a separate pass, because tracing makes each call slower.
@@ -178,11 +200,11 @@ if command -v perf >/dev/null && perf stat -e 'syscalls:sys_enter_recvfrom' true
   conns=${CONNS_LIST%% *}
   echo
   echo "system calls per request (perf stat tracepoints, c=$conns, ${SECS}s each)"
-  printf '| %-10s | %6s | %6s | %6s | %7s | %9s | %6s | %6s |\n' proxy recv send writev epoll_w epoll_ctl futex total
-  printf '|%s|%s|%s|%s|%s|%s|%s|%s|\n' ------------ -------- -------- -------- --------- ----------- -------- --------
+  printf '| %-15s | %6s | %6s | %6s | %7s | %9s | %8s | %6s | %6s |\n' proxy recv send writev epoll_w epoll_ctl uring_en futex total
+  printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' ----------------- -------- -------- -------- --------- ----------- ---------- -------- --------
   events=""
-  for e in recvfrom recvmsg read readv sendmsg sendto write writev epoll_wait epoll_ctl futex setsockopt; do events+="${events:+,}syscalls:sys_enter_$e"; done
-  for name in stormgate nginx haproxy; do
+  for e in recvfrom recvmsg read readv sendmsg sendto write writev epoll_wait epoll_ctl io_uring_enter futex setsockopt; do events+="${events:+,}syscalls:sys_enter_$e"; done
+  for name in "${ORDER[@]:1}"; do
     pids=$(echo "${WATCH[$name]}" $(pgrep -P "${WATCH[$name]}" || true) | tr ' ' ',')
     perf stat -x, -e "$events" -p "$pids" -o "$TMP/perf-$name.csv" -- sleep "$SECS" &
     perf_pid=$!
@@ -190,8 +212,8 @@ if command -v perf >/dev/null && perf stat -e 'syscalls:sys_enter_recvfrom' true
     reqs=$(wrk -t1 -c"$conns" -d"$((SECS > 1 ? SECS - 1 : 1))s" "${URL[$name]}$PATH_UNDER_TEST" | awk '/requests in/ {print $1}')
     wait "$perf_pid"
     awk -F, -v n="$reqs" -v name="$name" '/syscalls:sys_enter_/ { sub(/syscalls:sys_enter_/, "", $3); c[$3] = $1 / n; t += $1 / n }
-      END { printf "| %-10s | %6.2f | %6.2f | %6.2f | %7.2f | %9.2f | %6.2f | %6.2f |\n", name, c["recvfrom"] + c["recvmsg"] + c["read"] + c["readv"],
-            c["sendmsg"] + c["sendto"] + c["write"], c["writev"], c["epoll_wait"], c["epoll_ctl"], c["futex"], t }' "$TMP/perf-$name.csv"
+      END { printf "| %-15s | %6.2f | %6.2f | %6.2f | %7.2f | %9.2f | %8.2f | %6.2f | %6.2f |\n", name, c["recvfrom"] + c["recvmsg"] + c["read"] + c["readv"],
+            c["sendmsg"] + c["sendto"] + c["write"], c["writev"], c["epoll_wait"], c["epoll_ctl"], c["io_uring_enter"], c["futex"], t }' "$TMP/perf-$name.csv"
   done
 fi
 

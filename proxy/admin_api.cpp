@@ -2,8 +2,8 @@
 // named values with their HTTP status, all answered through one `api_error`.
 #include "core/time.hpp"
 #include "proxy/detail/server.hpp"
+#include "proxy/detail/stop_waiting.hpp"
 
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 #include <sstream>
@@ -174,6 +174,7 @@ reply stats(server& srv, admin_request const&) {
   for (auto const& [k, n] : srv.stats.faults_injected()) injected[k.second] = json::object{{"kind", k.first}, {"count", n}};
   return json_reply(json::object{
       {"uptime_s", static_cast<double>(core::mono_us() - srv.started_us) / 1e6},
+      {"io", io_backend()},
       {"exchanges", srv.exchanges.load()},
       {"routes", std::move(routes)},
       {"faults_injected", std::move(injected)},
@@ -281,26 +282,37 @@ reply dispatch(server& srv, http::request<http::string_body> const& msg) {
 
 class admin_session : public std::enable_shared_from_this<admin_session>, public closable {
  public:
-  admin_session(server& srv, worker& w, tcp::socket s) : srv_(srv), w_(w), stream_(std::move(s)) {
+  admin_session(server& srv, worker& w, tcp::socket s)
+      : srv_(srv), w_(w), socket_(std::move(s)), deadline_(w.ioc.get_executor()) {
     w_.sessions.insert(this);
   }
   ~admin_session() override { w_.sessions.erase(this); }
-  void shutdown(bool) override {
-    beast::error_code ec;
-    stream_.socket().close(ec);
-  }
+  void shutdown(bool) override { end_socket(socket_); }
   void do_read() {
     if (w_.stopping) return;
     parser_.emplace();
     parser_->header_limit(64 * 1024);
     parser_->body_limit(1024 * 1024);
-    stream_.expires_after(srv_.cfg.idle_timeout);  // a slow or silent client is closed (Beast's stream closes it)
-    http::async_read(stream_, buf_, *parser_, beast::bind_front_handler(&admin_session::on_read, shared_from_this()));
+    expect(srv_.cfg.idle_timeout);  // a slow or silent client is closed
+    http::async_read(socket_, buf_, *parser_, beast::bind_front_handler(&admin_session::on_read, shared_from_this()));
   }
 
  private:
+  // The read or the write must end within `limit`; else it is ended (stop_waiting.hpp) and the
+  // connection closed.
+  void expect(std::chrono::steady_clock::duration limit) {
+    deadline_.expires_after(limit);
+    deadline_.async_wait([self = weak_from_this()](beast::error_code ec) {
+      if (auto s = self.lock(); s && !ec) {
+        s->timed_out_ = true;
+        stop_waiting(s->socket_, side::both);
+      }
+    });
+  }
+
   void on_read(beast::error_code ec, std::size_t) {
-    if (ec == http::error::end_of_stream || ec == asio::error::operation_aborted || ec == beast::error::timeout) return;
+    deadline_.cancel();
+    if (timed_out_ || ec == http::error::end_of_stream || ec == asio::error::operation_aborted) return;
     reply r;
     bool keep = false;
     if (ec == http::error::header_limit) {
@@ -322,13 +334,15 @@ class admin_session : public std::enable_shared_from_this<admin_session>, public
     res_.body() = std::move(r.body);
     res_.keep_alive(keep && !w_.stopping);
     res_.prepare_payload();
-    stream_.expires_after(std::chrono::seconds(30));
-    http::async_write(stream_, res_, beast::bind_front_handler(&admin_session::on_write, shared_from_this()));
+    expect(std::chrono::seconds(30));
+    http::async_write(socket_, res_, beast::bind_front_handler(&admin_session::on_write, shared_from_this()));
   }
   void on_write(beast::error_code ec, std::size_t) {
+    deadline_.cancel();
+    if (timed_out_) return;
     if (ec || !res_.keep_alive()) {
       beast::error_code ignored;
-      stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      socket_.shutdown(tcp::socket::shutdown_send, ignored);
       return;
     }
     do_read();
@@ -336,7 +350,9 @@ class admin_session : public std::enable_shared_from_this<admin_session>, public
 
   server& srv_;
   worker& w_;
-  beast::tcp_stream stream_;
+  tcp::socket socket_;
+  steady_timer deadline_;
+  bool timed_out_ = false;
   beast::flat_buffer buf_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> res_;

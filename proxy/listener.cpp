@@ -181,7 +181,8 @@ json::object run_record(server& srv, char const* action) {
   for (auto const& f : srv.cfg.faults) fs.push_back(faults::to_json(f));
   cfgj["faults"] = std::move(fs);
   json::object o{{"v", 1}, {"kind", "run"}, {"ts", core::now_rfc3339()}, {"action", action}, {"seed", srv.cfg.seed},
-                 {"config_digest", "sha256:" + sha256_hex(json::serialize(cfgj))}, {"routes", std::move(routes)}};
+                 {"config_digest", "sha256:" + sha256_hex(json::serialize(cfgj))}, {"routes", std::move(routes)},
+                 {"io", io_backend()}};
   return o;
 }
 
@@ -307,6 +308,9 @@ int run(proxy_config cfg) {
       for (auto& w : srv.workers) w->ioc.stop();
   }
   for (auto& t : threads) t.join();
+  // Handlers a forced stop left queued (their sessions) are destroyed now, while the server they
+  // report to is whole, and their records go before the stop record.
+  srv.workers.clear();
   // 4. every remaining record, then the stop record.
   auto stop = run_record(srv, "stop");
   stop["exchanges"] = srv.exchanges.load();

@@ -58,6 +58,12 @@ core::result<void> validate(proxy_config const& cfg);
 // Runs until SIGTERM/SIGINT, then drains and flushes. Returns an exit code.
 int run_proxy(proxy_config cfg);
 
+// The proxy's I/O is Asio's, on epoll in this library and on io_uring in its twin
+// stormgate_proxy_uring, built into the binary stormgate-proxy-uring (proxy/CMakeLists.txt).
+// `stormgate proxy --io` chooses between them (app/cmd_proxy.cpp).
+char const* io_backend();        // "epoll" or "io_uring": what this build runs on
+std::string io_uring_refusal();  // "" when this process may set up an io_uring ring, else why not
+
 // `stormgate faults --admin-url URL [--token T] list | set FILE | clear NAME | reset`.
 struct faults_command {
   std::string admin_url;
