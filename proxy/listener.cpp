@@ -3,6 +3,7 @@
 // then write every remaining record and the stop record.
 #include "core/time.hpp"
 #include "proxy/detail/server.hpp"
+#include "proxy/detail/stop_waiting.hpp"
 #include "proxy/detail/sha256.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -102,10 +103,14 @@ class acceptor : public closable, public std::enable_shared_from_this<acceptor> 
       self->on_accept(ec, std::move(s), target);
     });
   }
+  // On io_uring the pending accept is ended by shutdown(2) (it fails with EINVAL) and on_accept
+  // closes the listener; Asio's cancellation would leave it pending (proxy/detail/stop_waiting.hpp).
   void shutdown(bool) override {
-    beast::error_code ec;
-    acc_.close(ec);
+    stopped_ = true;
     backoff_.cancel();
+    beast::error_code ec;
+    if (!stop_by_shutdown) acc_.close(ec);
+    else if (acc_.is_open()) ::shutdown(acc_.native_handle(), SHUT_RDWR);
   }
 
  private:
@@ -118,6 +123,10 @@ class acceptor : public closable, public std::enable_shared_from_this<acceptor> 
   }
 
   void on_accept(beast::error_code ec, stream_socket s, worker& target) {
+    if (stopped_) {
+      acc_.close(ec);
+      return;
+    }
     if (ec == asio::error::operation_aborted || !acc_.is_open()) return;
     if (!ec && route_ && open_connections() >= srv_.cfg.max_connections) {
       // over limits.connections: closed at once, as Envoy's connection limit does
@@ -154,6 +163,7 @@ class acceptor : public closable, public std::enable_shared_from_this<acceptor> 
   tcp::acceptor acc_;
   steady_timer backoff_;
   bool out_of_fds_ = false;
+  bool stopped_ = false;
   std::size_t next_ = 0;
 };
 
