@@ -10,6 +10,10 @@ wait_line() {  # FILE PATTERN -> the URL of the first matching "listening" line
   echo "timeout waiting for $2 in $1" >&2; cat "$1" >&2; exit 70
 }
 
+proxy_io() {  # FILE -> "io_uring" or "epoll": the event loop's backend of the stormgate proxy whose output is FILE (its /stats)
+  curl -fsS "$(wait_line "$1" "listening admin")/stats" | grep -o '"io":"[a-z_]*"' | cut -d'"' -f4
+}
+
 wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return; sleep 0.1; done; echo "port $1 never opened" >&2; exit 70; }
 
 write_nginx_conf() {  # DIR LISTEN_PORT UPSTREAM_PORT -> DIR/nginx.conf: one worker, access log on (buffered), keep-alive upstream

@@ -17,6 +17,7 @@ BIN=${STORMGATE:-$HERE/build/app/stormgate}
 [ -x "$BIN" ] || { echo "stormgate binary not found at $BIN (build it, or set STORMGATE=)"; exit 69; }
 need=()
 command -v wrk >/dev/null || need+=(wrk)
+command -v curl >/dev/null || need+=(curl)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 command -v zstd >/dev/null || need+=(zstd)
 if ((${#need[@]})); then
@@ -54,7 +55,7 @@ TOML
   --traffic-log "$TMP/traffic.jsonl.zst" >"$TMP/proxy.out" 2>"$TMP/proxy.err" &
 SG_PID=$!; PIDS+=("$SG_PID")
 SG_URL=$(wait_line "$TMP/proxy.out" "listening route:bench")
-SG_IO=$(curl -fsS "$(wait_line "$TMP/proxy.out" "listening admin")/stats" | grep -o '"io":"[a-z_]*"' | cut -d'"' -f4)
+SG_IO=$(proxy_io "$TMP/proxy.out")
 
 NGINX_PORT=$(free_port)
 write_nginx_conf "$TMP" "$NGINX_PORT" "$BACKEND_PORT"

@@ -22,6 +22,7 @@ PATH_UNDER_TEST=/api/credits/balance/x
 
 need=()
 command -v wrk >/dev/null || need+=(wrk)
+command -v curl >/dev/null || need+=(curl)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
 if ((${#need[@]})); then
@@ -68,7 +69,7 @@ start_stormgate() {  # NAME WORKERS [BINARY [ARGS...]]; sets SG_PIDS[NAME] and S
     --traffic-log "$TMP/traffic-$name.jsonl" --workers "$workers" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
   SG_PIDS[$name]=$!; PIDS+=("$!")
   SG_URLS[$name]=$(wait_line "$TMP/$name.out" "listening route:bench")
-  SG_IO[$name]=$(curl -fsS "$(wait_line "$TMP/$name.out" "listening admin")/stats" | grep -o '"io":"[a-z_]*"' | cut -d'"' -f4)
+  SG_IO[$name]=$(proxy_io "$TMP/$name.out")
 }
 declare -A SG_IO
 declare -A SG_URLS

@@ -103,14 +103,11 @@ class acceptor : public closable, public std::enable_shared_from_this<acceptor> 
       self->on_accept(ec, std::move(s), target);
     });
   }
-  // On io_uring the pending accept is ended by shutdown(2) (it fails with EINVAL) and on_accept
-  // closes the listener; Asio's cancellation would leave it pending (proxy/detail/stop_waiting.hpp).
+  // On io_uring the listener is shut down and closed by on_accept (proxy/detail/stop_waiting.hpp).
   void shutdown(bool) override {
     stopped_ = true;
     backoff_.cancel();
-    beast::error_code ec;
-    if (!stop_by_shutdown) acc_.close(ec);
-    else if (acc_.is_open()) ::shutdown(acc_.native_handle(), SHUT_RDWR);
+    end_socket(acc_);
   }
 
  private:

@@ -81,11 +81,7 @@ std::size_t send_now(stream_socket& s, buffers const& b, beast::error_code& ec) 
 // it usually goes whole, which saves the reactor's round. On io_uring the async write goes into the
 // ring with the loop's other operations and costs no system call of its own, where send_now would
 // cost one.
-#if defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT)
-constexpr bool send_at_once = false;
-#else
-constexpr bool send_at_once = true;
-#endif
+constexpr bool send_at_once = !on_io_uring;
 
 // What the connection waits for; the watchdog's action when the wait outlives its deadline.
 enum class wait { none, request_start, request_rest, upstream, client_write, linger };

@@ -8,27 +8,25 @@
 // all and the second lost 727; admin connections the same). A shut-down socket ends a pending
 // receive with an end of stream and a pending send with an error, through the ring's own completion.
 #pragma once
-#include <boost/asio/basic_stream_socket.hpp>
-#include <boost/asio/detail/config.hpp>
+#include "proxy/detail/io_backend.hpp"
+
+#include <boost/system/error_code.hpp>
 
 #include <sys/socket.h>
 
 namespace stormgate::proxy::detail {
 
-#if defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT)
-inline constexpr bool stop_by_shutdown = true;
-#else
-inline constexpr bool stop_by_shutdown = false;
-#endif
+inline constexpr bool stop_by_shutdown = on_io_uring;
 
 // `receive`: the receive side alone, so that an answer (a 408) can still be sent; `both`: the
 // connection is done.
 enum class side { receive, both };
 
-template <class Protocol, class Executor>
-void stop_waiting(boost::asio::basic_stream_socket<Protocol, Executor>& s, side which) {
-  boost::system::error_code ignored;
+// `Socket`: a stream socket, or a listener (a shut-down listener ends its pending accept with EINVAL).
+template <class Socket>
+void stop_waiting(Socket& s, side which) {
   if (!stop_by_shutdown) {
+    boost::system::error_code ignored;
     s.cancel(ignored);
     return;
   }
@@ -37,11 +35,11 @@ void stop_waiting(boost::asio::basic_stream_socket<Protocol, Executor>& s, side 
 
 // At a stop: on epoll the socket is closed, which ends its wait; on io_uring it is shut down, and
 // its handler, which then runs, closes it.
-template <class Protocol, class Executor>
-void end_socket(boost::asio::basic_stream_socket<Protocol, Executor>& s) {
+template <class Socket>
+void end_socket(Socket& s) {
   boost::system::error_code ignored;
-  if (stop_by_shutdown) stop_waiting(s, side::both);
-  else s.close(ignored);
+  if (stop_by_shutdown) return stop_waiting(s, side::both);
+  s.close(ignored);
 }
 
 }  // namespace stormgate::proxy::detail
